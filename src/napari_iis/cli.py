@@ -1,0 +1,82 @@
+"""The ``napari-iis`` command: demo, evaluate, engines."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .engines import DEFAULT_ENGINE, available_engines
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from .napari_glue.demo import open_demo
+
+    open_demo(sample=args.sample, run=not args.no_event_loop)
+    return 0
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .core.evaluation import evaluate_dataset
+    report = evaluate_dataset(
+        args.dataset,
+        args.engine,
+        max_clicks=args.max_clicks,
+        min_area=args.min_area,
+        max_objects=args.max_objects,
+        seed=args.seed,
+        split_file=args.split,
+        progress=lambda items: tqdm(items, desc=f"evaluate {Path(args.dataset).name}", unit="image"),
+    )
+    print(report.format_table())
+    if args.json is not None:
+        report.to_json(args.json)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _run_engines(_: argparse.Namespace) -> int:
+    for name in available_engines():
+        print(name + ("  (default)" if name == DEFAULT_ENGINE else ""))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="napari-iis", description="Interactive image segmentation for napari.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="open napari with sample data and the segmentation widget")
+    demo.add_argument("--sample", default="nuclei", choices=["nuclei", "histology"], help="sample image to open")
+    demo.add_argument("--no-event-loop", action="store_true", help="build the viewer and return (for tests)")
+    demo.set_defaults(run=_run_demo)
+
+    evaluate = commands.add_parser("evaluate", help="simulated-click evaluation on a 2D data set")
+    evaluate.add_argument("dataset", type=Path, help="a folder with images/ and labels/ (16-bit, 65535 = ignore)")
+    evaluate.add_argument("--engine", default=DEFAULT_ENGINE, choices=available_engines())
+    evaluate.add_argument("--max-clicks", type=int, default=20)
+    evaluate.add_argument("--min-area", type=int, default=100, help="skip objects smaller than this (pixels)")
+    evaluate.add_argument("--max-objects", type=int, default=None, help="evaluate a fixed random sample of objects")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of that sample")
+    evaluate.add_argument("--split", type=Path, default=None, help="file listing the image names to use")
+    evaluate.add_argument("--json", type=Path, default=None, help="write per-object results and the summary here")
+    evaluate.set_defaults(run=_run_evaluate)
+
+    engines = commands.add_parser("engines", help="list the available engines")
+    engines.set_defaults(run=_run_engines)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except ValueError as error:
+        print(f"napari-iis {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""The zoom-in window: which part of the image an engine sees, and how its answer returns.
+
+The window covers the prompts and the previous mask, expanded by a ratio and never
+smaller than a minimum physical size; it is cubic in physical units where the image
+allows, and is resampled to at most ``input_size`` samples along its longest side, at
+one isotropic working spacing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from skimage.transform import resize
+
+from .mask import Slices
+
+
+@dataclass(frozen=True)
+class CropPolicy:
+    """How large a window to take around the prompts and the previous mask."""
+
+    expansion: float = 1.4
+    # Minimum window side, in pixels of the finest axis.
+    min_size: int = 48
+    # Window side around the first prompt when there is no mask yet.
+    initial_size: int = 384
+
+
+@dataclass(frozen=True)
+class CropWindow:
+    start: tuple[int, ...]
+    stop: tuple[int, ...]
+    target_shape: tuple[int, ...]
+    working_spacing: float
+
+    @property
+    def slices(self) -> Slices:
+        return tuple(slice(a, b) for a, b in zip(self.start, self.stop))
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(b - a for a, b in zip(self.start, self.stop))
+
+    @property
+    def scale(self) -> np.ndarray:
+        """Crop samples per image pixel, per axis."""
+        return np.asarray(self.target_shape, float) / np.asarray(self.shape, float)
+
+    def to_crop(self, coordinates: np.ndarray) -> np.ndarray:
+        """Image pixel coordinates (pixel centres at integers) to crop sample coordinates."""
+        start = np.asarray(self.start, float)
+        return (np.asarray(coordinates, float) - start + 0.5) * self.scale - 0.5
+
+
+def plan_window(
+    points: np.ndarray,
+    mask_bbox: tuple[np.ndarray, np.ndarray] | None,
+    image_shape: tuple[int, ...],
+    spacing: tuple[float, ...],
+    input_size: int,
+    policy: CropPolicy = CropPolicy(),
+) -> CropWindow:
+    """Choose the window for prompts at ``points`` (N, ndim) and a mask with ``mask_bbox``."""
+    shape = np.asarray(image_shape)
+    spacing_arr = np.asarray(spacing, float)
+    corners = [np.asarray(points, float)]
+    if mask_bbox is not None:
+        corners.extend(np.asarray(c, float)[np.newaxis] for c in mask_bbox)
+    all_points = np.clip(np.concatenate(corners), 0, shape - 1)
+    low, high = all_points.min(axis=0), all_points.max(axis=0)
+    finest = float(spacing_arr.min())
+    extent = ((high - low + 1) * spacing_arr).max() * policy.expansion
+    minimum = policy.min_size if mask_bbox is not None else policy.initial_size
+    side = max(extent, minimum * finest)
+    centre = (low + high) / 2
+    half = side / spacing_arr / 2
+    start = np.floor(centre - half + 0.5).astype(int)
+    size = np.minimum(np.maximum(np.round(2 * half).astype(int), 1), shape)
+    # Shift the window inside the image rather than clipping it: the engine keeps its context.
+    start = np.clip(start, 0, shape - size)
+    stop = start + size
+    physical = size * spacing_arr
+    working_spacing = max(float(physical.max()) / input_size, finest)
+    target = np.maximum(np.round(physical / working_spacing).astype(int), 1)
+    return CropWindow(tuple(int(v) for v in start), tuple(int(v) for v in stop),
+                      tuple(int(v) for v in target), working_spacing)
+
+
+def resample(array: np.ndarray, shape: tuple[int, ...], order: int = 1, smooth: bool = True) -> np.ndarray:
+    """Resample the trailing spatial axes of ``array`` to ``shape`` (leading axes kept).
+
+    ``smooth`` low-passes before shrinking (images); logits are resampled without it so
+    that thin parts of an object survive the way back.
+    """
+    leading = tuple(array.shape[: array.ndim - len(shape)])
+    array = array.astype(np.float32, copy=False)
+    if tuple(array.shape[len(leading):]) == tuple(shape):
+        return array
+    shrinking = any(t < s for t, s in zip(shape, array.shape[len(leading):]))
+    return resize(array, leading + tuple(shape), order=order, mode="edge",
+                  anti_aliasing=bool(smooth and order > 0 and shrinking), preserve_range=True).astype(np.float32, copy=False)
+
+
+def paste_logits(logits: np.ndarray, window: CropWindow) -> np.ndarray:
+    """The engine's logits at crop resolution as a bool mask of the window's image shape."""
+    if logits.shape != window.target_shape:
+        raise ValueError(
+            f"the engine returned logits of shape {logits.shape}, expected {window.target_shape}"
+        )
+    return resample(logits, window.shape, order=1, smooth=False) > 0

@@ -1,0 +1,89 @@
+"""A binary object mask stored as its bounding-box patch, so that huge images stay cheap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+Slices = tuple[slice, ...]
+
+
+@dataclass(frozen=True)
+class SparseMask:
+    """A bool mask of ``shape`` that is zero outside ``data`` placed at ``offset``."""
+
+    shape: tuple[int, ...]
+    offset: tuple[int, ...]
+    data: np.ndarray
+
+    @classmethod
+    def empty(cls, shape: tuple[int, ...]) -> SparseMask:
+        return cls(tuple(shape), (0,) * len(shape), np.zeros((0,) * len(shape), dtype=bool))
+
+    @classmethod
+    def from_patch(cls, shape: tuple[int, ...], offset: tuple[int, ...], patch: np.ndarray) -> SparseMask:
+        """Build from a bool patch placed at ``offset``, trimmed to its bounding box."""
+        patch = np.asarray(patch, dtype=bool)
+        if not patch.any():
+            return cls.empty(shape)
+        lows, highs = [], []
+        for axis in range(patch.ndim):
+            other = tuple(a for a in range(patch.ndim) if a != axis)
+            occupied = np.flatnonzero(patch.any(axis=other))
+            lows.append(int(occupied[0]))
+            highs.append(int(occupied[-1]) + 1)
+        trimmed = patch[tuple(slice(lo, hi) for lo, hi in zip(lows, highs))].copy()
+        trimmed.flags.writeable = False
+        return cls(tuple(shape), tuple(o + lo for o, lo in zip(offset, lows)), trimmed)
+
+    @classmethod
+    def from_dense(cls, mask: np.ndarray) -> SparseMask:
+        mask = np.asarray(mask, dtype=bool)
+        return cls.from_patch(mask.shape, (0,) * mask.ndim, mask)
+
+    @property
+    def is_empty(self) -> bool:
+        return self.data.size == 0
+
+    @property
+    def area(self) -> int:
+        return int(self.data.sum())
+
+    def bbox(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Inclusive (low, high) index corners of the object, or None if empty."""
+        if self.is_empty:
+            return None
+        low = np.asarray(self.offset)
+        return low, low + np.asarray(self.data.shape) - 1
+
+    def to_dense(self) -> np.ndarray:
+        dense = np.zeros(self.shape, dtype=bool)
+        if not self.is_empty:
+            dense[self._own_slices()] = self.data
+        return dense
+
+    def read(self, window: Slices) -> np.ndarray:
+        """The mask inside ``window`` (a tuple of slices with explicit start/stop)."""
+        out = np.zeros(tuple(s.stop - s.start for s in window), dtype=bool)
+        if self.is_empty:
+            return out
+        src, dst = [], []
+        for s, o, n in zip(window, self.offset, self.data.shape):
+            lo, hi = max(s.start, o), min(s.stop, o + n)
+            if lo >= hi:
+                return out
+            src.append(slice(lo - o, hi - o))
+            dst.append(slice(lo - s.start, hi - s.start))
+        out[tuple(dst)] = self.data[tuple(src)]
+        return out
+
+    def _own_slices(self) -> Slices:
+        return tuple(slice(o, o + n) for o, n in zip(self.offset, self.data.shape))
+
+    def equals(self, other: SparseMask) -> bool:
+        return (
+            self.shape == other.shape
+            and self.offset == other.offset
+            and np.array_equal(self.data, other.data)
+        )

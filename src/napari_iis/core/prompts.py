@@ -1,0 +1,85 @@
+"""Prompts are immutable data: what the user said about the current object."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal, Union
+
+import numpy as np
+
+PromptKind = Literal["click", "box", "scribble"]
+Coordinate = tuple[float, ...]
+CoordinateMap = Callable[[np.ndarray], np.ndarray]
+
+
+def _as_coordinate(values: Sequence[float]) -> Coordinate:
+    return tuple(float(v) for v in values)
+
+
+@dataclass(frozen=True)
+class Click:
+    """A single point, positive (inside the object) or negative (outside)."""
+
+    position: Coordinate
+    positive: bool = True
+    kind: PromptKind = "click"
+
+    def coordinates(self) -> np.ndarray:
+        return np.asarray([self.position], dtype=float)
+
+    def mapped(self, transform: CoordinateMap) -> Click:
+        return Click(_as_coordinate(transform(self.coordinates())[0]), self.positive)
+
+
+@dataclass(frozen=True)
+class Box:
+    """An axis-aligned box given by two opposite corners (inclusive)."""
+
+    start: Coordinate
+    stop: Coordinate
+    positive: bool = True
+    kind: PromptKind = "box"
+
+    def __post_init__(self) -> None:
+        low = tuple(min(a, b) for a, b in zip(self.start, self.stop))
+        high = tuple(max(a, b) for a, b in zip(self.start, self.stop))
+        object.__setattr__(self, "start", low)
+        object.__setattr__(self, "stop", high)
+
+    @property
+    def center(self) -> Coordinate:
+        return tuple((a + b) / 2 for a, b in zip(self.start, self.stop))
+
+    def coordinates(self) -> np.ndarray:
+        return np.asarray([self.start, self.stop], dtype=float)
+
+    def mapped(self, transform: CoordinateMap) -> Box:
+        start, stop = transform(self.coordinates())
+        return Box(_as_coordinate(start), _as_coordinate(stop))
+
+
+@dataclass(frozen=True)
+class Scribble:
+    """A polyline painted over the object (positive) or the background (negative)."""
+
+    points: tuple[Coordinate, ...]
+    positive: bool = True
+    kind: PromptKind = "scribble"
+
+    def coordinates(self) -> np.ndarray:
+        return np.asarray(self.points, dtype=float)
+
+    def mapped(self, transform: CoordinateMap) -> Scribble:
+        mapped = transform(self.coordinates())
+        return Scribble(tuple(_as_coordinate(p) for p in mapped), self.positive)
+
+
+Prompt = Union[Click, Box, Scribble]
+
+
+def prompt_coordinates(prompts: Sequence[Prompt], ndim: int) -> np.ndarray:
+    """All coordinates of the prompts as one (N, ndim) array."""
+    if not prompts:
+        return np.zeros((0, ndim), dtype=float)
+    return np.concatenate([p.coordinates() for p in prompts], axis=0)

@@ -1,0 +1,208 @@
+"""The headless interactive session: one image, one object at a time."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..engines import Engine, EngineRequest, resolve_engine
+from .crop import CropPolicy, CropWindow, paste_logits, plan_window, resample
+from .history import History, ObjectState
+from .image import ChannelAxis, ImageSource
+from .mask import SparseMask
+from .prompts import Box, Click, Prompt, Scribble, prompt_coordinates
+
+
+class InteractiveSession:
+    """Segment objects in one image from clicks, boxes and scribbles.
+
+    >>> s = InteractiveSession(image)                  # doctest: +SKIP
+    >>> mask = s.add_click((120, 80), positive=True)   # doctest: +SKIP
+    >>> s.undo(); s.commit()                           # doctest: +SKIP
+
+    ``image`` is 2D gray (Y, X), RGB (Y, X, 3) or 3D (Z, Y, X). ``channel_axis="auto"``
+    reads a trailing axis of 3 or 4 on a 3-axis array as RGB(A); give the axis for other
+    multichannel layouts, or None for none. ``spacing`` is the physical pixel/voxel size. Any
+    array with ``shape`` and slicing works (numpy, memmap, dask, zarr): only crops are read.
+    ``engine`` is an engine name (``napari_iis.engines.available_engines()``) or instance.
+    Every prompt method returns the updated mask of the current object. Bad input raises
+    ``ValueError`` and leaves the session unchanged.
+    """
+
+    def __init__(
+        self,
+        image: Any,
+        *,
+        channel_axis: ChannelAxis = "auto",
+        spacing: Sequence[float] | None = None,
+        engine: str | Engine | None = None,
+        crop_policy: CropPolicy | None = None,
+    ) -> None:
+        self.image = ImageSource(image, channel_axis=channel_axis, spacing=spacing)
+        self.engine: Engine = resolve_engine(engine)
+        if self.image.ndim not in self.engine.capabilities.ndims:
+            raise ValueError(
+                f"engine {self.engine.name!r} segments {sorted(self.engine.capabilities.ndims)}D "
+                f"images, not {self.image.ndim}D; choose another engine"
+            )
+        self.crop_policy = crop_policy or CropPolicy()
+        self.last_window: CropWindow | None = None
+        self._history = History(self._blank_state())
+
+    # -- state -------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The image's spatial shape (the shape of every mask)."""
+        return self.image.spatial_shape
+
+    @property
+    def ndim(self) -> int:
+        return self.image.ndim
+
+    @property
+    def spacing(self) -> tuple[float, ...]:
+        return self.image.spacing
+
+    @property
+    def prompts(self) -> tuple[Prompt, ...]:
+        return self._history.current.prompts
+
+    @property
+    def mask(self) -> np.ndarray:
+        """The current object's mask: bool, with the image's spatial shape."""
+        return self._history.current.mask.to_dense()
+
+    @property
+    def sparse_mask(self) -> SparseMask:
+        """The current object's mask as its bounding-box patch (cheap for huge images)."""
+        return self._history.current.mask
+
+    @property
+    def can_undo(self) -> bool:
+        return self._history.can_undo
+
+    @property
+    def can_redo(self) -> bool:
+        return self._history.can_redo
+
+    # -- prompts -----------------------------------------------------------------------
+    def add_click(self, position: Sequence[float], positive: bool = True) -> np.ndarray:
+        """Click at ``position`` ((y, x), or (z, y, x) for volumes), in pixel coordinates."""
+        return self.add_prompt(Click(self._coordinate(position, "click position"), bool(positive)))
+
+    def add_box(self, start: Sequence[float], stop: Sequence[float]) -> np.ndarray:
+        """A box from corner ``start`` to corner ``stop`` (inclusive pixel coordinates)."""
+        box = Box(self._coordinate(start, "box corner"), self._coordinate(stop, "box corner"))
+        extents = [round(b) - round(a) for a, b in zip(box.start, box.stop)]
+        if sum(e > 0 for e in extents) < 2:
+            raise ValueError(
+                f"the box from {box.start} to {box.stop} has zero area; drag a box that "
+                "spans at least two pixels along two axes"
+            )
+        return self.add_prompt(box)
+
+    def add_scribble(self, points: Sequence[Sequence[float]], positive: bool = True) -> np.ndarray:
+        """A painted polyline through ``points`` (each (y, x) or (z, y, x))."""
+        if len(points) == 0:
+            raise ValueError("a scribble needs at least one point")
+        coordinates = tuple(self._coordinate(p, "scribble point") for p in points)
+        return self.add_prompt(Scribble(coordinates, bool(positive)))
+
+    def add_prompt(self, prompt: Prompt) -> np.ndarray:
+        """Add any prompt; all the current object's prompts are used for the new mask."""
+        return self.add_prompts([prompt])
+
+    def add_prompts(self, prompts: Sequence[Prompt]) -> np.ndarray:
+        """Add several prompts with one prediction and one undo step."""
+        if not prompts:
+            return self.mask
+        for prompt in prompts:
+            if prompt.kind not in self.engine.capabilities.prompt_kinds:
+                raise ValueError(f"engine {self.engine.name!r} does not take {prompt.kind} prompts")
+            for coordinate in prompt.coordinates():
+                self._coordinate(coordinate, f"{prompt.kind} coordinate")
+        state = self._history.current
+        all_prompts = state.prompts + tuple(prompts)
+        mask = self._predict(all_prompts, state.mask)
+        self._history.push(ObjectState(all_prompts, mask, state.initial_mask))
+        return self.mask
+
+    def set_initial_mask(self, mask: np.ndarray) -> np.ndarray:
+        """Start the current object from an existing mask (e.g. a label being corrected)."""
+        mask = np.asarray(mask)
+        if mask.shape != self.shape:
+            raise ValueError(f"the mask has shape {mask.shape}, expected the image's {self.shape}")
+        sparse = SparseMask.from_dense(mask.astype(bool))
+        self._history = History(ObjectState((), sparse, sparse))
+        return self.mask
+
+    # -- history -----------------------------------------------------------------------
+    def undo(self) -> np.ndarray:
+        """Remove the last prompt; the mask returns to what it was before it."""
+        self._history.undo()
+        return self.mask
+
+    def redo(self) -> np.ndarray:
+        self._history.redo()
+        return self.mask
+
+    def reset(self) -> np.ndarray:
+        """Discard the current object's prompts and mask."""
+        self._history = History(self._blank_state())
+        return self.mask
+
+    def commit(self) -> np.ndarray:
+        """Return the current object's mask and start a new, empty object."""
+        mask = self.mask
+        self.reset()
+        return mask
+
+    # -- internals ---------------------------------------------------------------------
+    def _blank_state(self) -> ObjectState:
+        return ObjectState((), SparseMask.empty(self.shape))
+
+    def _coordinate(self, values: Sequence[float], what: str) -> tuple[float, ...]:
+        try:
+            coordinate = tuple(float(v) for v in values)
+        except (TypeError, ValueError):
+            raise ValueError(f"{what} must be a sequence of {self.ndim} numbers, got {values!r}") from None
+        if len(coordinate) != self.ndim:
+            axes = "(y, x)" if self.ndim == 2 else "(z, y, x)"
+            raise ValueError(
+                f"{what} {coordinate} has {len(coordinate)} values; this {self.ndim}D image "
+                f"needs {axes}"
+            )
+        if not all(math.isfinite(c) for c in coordinate):
+            raise ValueError(f"{what} {coordinate} is not finite")
+        outside = [
+            axis for axis, (c, n) in enumerate(zip(coordinate, self.shape)) if not 0 <= round(c) < n
+        ]
+        if outside:
+            raise ValueError(
+                f"{what} {coordinate} is outside the image of shape {self.shape} (axis {outside[0]})"
+            )
+        return coordinate
+
+    def _predict(self, prompts: tuple[Prompt, ...], previous: SparseMask) -> SparseMask:
+        window = plan_window(
+            prompt_coordinates(prompts, self.ndim),
+            previous.bbox(),
+            self.shape,
+            self.spacing,
+            self.engine.capabilities.input_size(self.ndim),
+            self.crop_policy,
+        )
+        image = resample(self.image.read(window.slices), window.target_shape, order=1)
+        previous_crop = resample(previous.read(window.slices).astype(np.float32), window.target_shape, order=1)
+        request = EngineRequest(
+            image=image,
+            prompts=tuple(p.mapped(window.to_crop) for p in prompts),
+            previous_mask=previous_crop,
+            spacing=(window.working_spacing,) * self.ndim,
+        )
+        logits = np.asarray(self.engine.predict(request), dtype=np.float32)
+        self.last_window = window
+        return SparseMask.from_patch(self.shape, window.start, paste_logits(logits, window))

@@ -1,0 +1,50 @@
+"""Predictors behind one interface, created by name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .base import Engine, EngineCapabilities, EngineRequest
+from .random_walker import RandomWalkerEngine
+
+DEFAULT_ENGINE = "random_walker"
+
+_FACTORIES: dict[str, Callable[[], Engine]] = {
+    "random_walker": RandomWalkerEngine,
+}
+
+
+def available_engines() -> tuple[str, ...]:
+    return tuple(_FACTORIES)
+
+
+def create_engine(name: str = DEFAULT_ENGINE) -> Engine:
+    """A new engine instance by name (see ``available_engines()``)."""
+    try:
+        factory = _FACTORIES[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown engine {name!r}; choose one of: {', '.join(available_engines())}"
+        ) from None
+    return factory()
+
+
+def resolve_engine(engine: str | Engine | None) -> Engine:
+    if engine is None:
+        return create_engine(DEFAULT_ENGINE)
+    if isinstance(engine, str):
+        return create_engine(engine)
+    if not isinstance(engine, Engine):
+        raise TypeError(f"engine must be a name or an Engine, got {type(engine).__name__}")
+    return engine
+
+
+__all__ = [
+    "DEFAULT_ENGINE",
+    "Engine",
+    "EngineCapabilities",
+    "EngineRequest",
+    "available_engines",
+    "create_engine",
+    "resolve_engine",
+]

@@ -1,0 +1,78 @@
+"""Creating, finding and writing the layers the widget works with."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from napari.layers import Image, Labels, Points
+
+from ..core.prompts import Click, Prompt
+
+POSITIVE_COLOR = "#2ecc40"
+NEGATIVE_COLOR = "#ff4136"
+PROMPTS_LAYER_NAME = "iis prompts"
+PREVIEW_LAYER_NAME = "iis current object"
+
+
+def spatial_ndim(image: Image) -> int:
+    return image.data.ndim - (1 if image.rgb else 0)
+
+
+def make_prompt_layer(image: Image) -> Points:
+    """A Points layer aligned with ``image`` whose ``positive`` feature says each click's sign."""
+    ndim = spatial_ndim(image)
+    layer = Points(
+        np.zeros((0, ndim)),
+        ndim=ndim,
+        name=PROMPTS_LAYER_NAME,
+        features={"positive": np.zeros(0, dtype=bool)},
+        face_color="positive",
+        face_color_cycle=[NEGATIVE_COLOR, POSITIVE_COLOR],
+        symbol="disc",
+        border_color="white",
+        size=max(4.0, 0.012 * max(image.data.shape[-3 if image.rgb else -2 :][:2])),
+        scale=image.scale[:ndim],
+        translate=image.translate[:ndim],
+    )
+    layer.feature_defaults["positive"] = True
+    return layer
+
+
+def show_clicks(layer: Points, prompts: Sequence[Prompt]) -> None:
+    """Make the Points layer show exactly the session's clicks."""
+    clicks = [p for p in prompts if isinstance(p, Click)]
+    data = np.asarray([c.position for c in clicks], dtype=float).reshape(-1, layer.ndim)
+    positive = np.asarray([c.positive for c in clicks], dtype=bool)
+    layer.data = data
+    layer.features = {"positive": positive}
+    layer.face_color = [POSITIVE_COLOR if p else NEGATIVE_COLOR for p in positive] or "white"
+
+
+def make_preview_layer(image: Image) -> Labels:
+    ndim = spatial_ndim(image)
+    shape = image.data.shape[:ndim]
+    layer = Labels(
+        np.zeros(shape, dtype=np.uint8), name=PREVIEW_LAYER_NAME, opacity=0.55,
+        scale=image.scale[:ndim], translate=image.translate[:ndim],
+    )
+    return layer
+
+
+def next_free_label(labels: Labels) -> int:
+    return int(np.asarray(labels.data).max()) + 1
+
+
+def write_object(labels: Labels, mask: np.ndarray, label_id: int, overwrite: bool = False) -> int:
+    """Write ``mask`` as ``label_id`` through the layer's own undo history.
+
+    Pixels of other objects are kept unless ``overwrite``. Returns the pixels written.
+    """
+    if mask.shape != labels.data.shape:
+        raise ValueError(f"the mask of shape {mask.shape} does not fit the labels layer {labels.data.shape}")
+    target = mask & (np.asarray(labels.data) == 0) if not overwrite else mask
+    indices = np.nonzero(target)
+    if len(indices[0]) == 0:
+        return 0
+    labels.data_setitem(indices, label_id)
+    return int(len(indices[0]))

@@ -1,0 +1,146 @@
+"""One long-lived inference thread per widget: one request in flight, stale results dropped.
+
+The GUI submits operations; the thread takes every operation queued so far, applies them
+to the session (consecutive prompts become one prediction), and reports once. A report
+whose generation is older than the newest submission is stale for display, but masks
+that were committed are always delivered so that nothing the user committed is lost.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from qtpy.QtCore import QObject, Signal
+
+from ..core.mask import SparseMask
+from ..core.prompts import Prompt
+from ..core.session import InteractiveSession
+
+OperationKind = Literal["open", "prompt", "undo", "redo", "reset", "commit", "initial_mask"]
+
+
+@dataclass(frozen=True)
+class Operation:
+    kind: OperationKind
+    payload: Any = None
+    generation: int = 0
+
+
+@dataclass
+class WorkerReport:
+    generation: int
+    mask: SparseMask | None = None
+    prompts: tuple[Prompt, ...] = ()
+    committed: list[np.ndarray] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    session_ready: bool = False
+
+
+SessionFactory = Callable[[], InteractiveSession]
+
+
+class SessionWorker(QObject):
+    """Runs session operations off the GUI thread; ``reported`` fires in the GUI thread."""
+
+    reported = Signal(object)
+    busy_changed = Signal(bool)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._condition = threading.Condition()
+        self._pending: list[Operation] = []
+        self._generation = 0
+        self._closing = False
+        self._session: InteractiveSession | None = None
+        self._thread = threading.Thread(target=self._loop, name="napari-iis-inference", daemon=True)
+        self._thread.start()
+
+    @property
+    def latest_generation(self) -> int:
+        return self._generation
+
+    def submit(self, kind: OperationKind, payload: Any = None) -> int:
+        with self._condition:
+            self._generation += 1
+            self._pending.append(Operation(kind, payload, self._generation))
+            self._condition.notify()
+            return self._generation
+
+    def is_stale(self, report: WorkerReport) -> bool:
+        return report.generation < self._generation
+
+    def close(self, timeout: float = 5.0) -> None:
+        with self._condition:
+            self._closing = True
+            self._condition.notify()
+        self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while True:
+            with self._condition:
+                while not self._pending and not self._closing:
+                    self._condition.wait()
+                if self._closing:
+                    return
+                batch, self._pending = self._pending, []
+            self.busy_changed.emit(True)
+            report = self._apply(batch)
+            with self._condition:
+                idle = not self._pending
+            if idle:
+                self.busy_changed.emit(False)
+            self.reported.emit(report)
+
+    def _apply(self, batch: list[Operation]) -> WorkerReport:
+        report = WorkerReport(generation=batch[-1].generation)
+        queued_prompts: list[Prompt] = []
+
+        def flush_prompts() -> None:
+            if queued_prompts and self._session is not None:
+                self._guarded(report, lambda: self._session.add_prompts(list(queued_prompts)))
+            queued_prompts.clear()
+
+        for operation in batch:
+            if operation.kind == "prompt":
+                queued_prompts.append(operation.payload)
+                continue
+            flush_prompts()
+            if operation.kind == "open":
+                self._session = None
+                session = self._guarded(report, operation.payload)
+                if isinstance(session, InteractiveSession):
+                    self._session = session
+                    report.session_ready = True
+            elif self._session is None:
+                report.errors.append("no image is ready for segmentation yet: choose an image layer")
+            elif operation.kind == "undo":
+                self._session.undo()
+            elif operation.kind == "redo":
+                self._session.redo()
+            elif operation.kind == "reset":
+                self._session.reset()
+            elif operation.kind == "commit":
+                report.committed.append(self._session.commit())
+            elif operation.kind == "initial_mask":
+                self._guarded(report, lambda: self._session.set_initial_mask(operation.payload))
+        flush_prompts()
+        if self._session is not None:
+            report.mask = self._session.sparse_mask
+            report.prompts = self._session.prompts
+        return report
+
+    @staticmethod
+    def _guarded(report: WorkerReport, action: Callable[[], Any]) -> Any:
+        try:
+            return action()
+        except ValueError as error:
+            report.errors.append(str(error))
+        except Exception as error:  # an engine failure must not kill the thread
+            report.errors.append(f"{type(error).__name__}: {error}")
+            traceback.print_exc()
+        return None

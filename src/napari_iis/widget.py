@@ -1,0 +1,254 @@
+"""The dock widget: picks layers and engine, and drives one session per image."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from napari.layers import Image, Labels
+from napari.utils.notifications import show_error, show_info, show_warning
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGridLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .core.session import InteractiveSession
+from .engines import DEFAULT_ENGINE, Engine, available_engines, create_engine
+from .napari_glue.interaction import SHORTCUTS, bind_keys, install_click_callback
+from .napari_glue.layers import (
+    make_preview_layer,
+    make_prompt_layer,
+    next_free_label,
+    show_clicks,
+    spatial_ndim,
+    write_object,
+)
+from .napari_glue.worker import SessionWorker, WorkerReport
+
+if TYPE_CHECKING:
+    import napari
+
+NEW_LABELS = "(new labels layer)"
+LABELS_LAYER_NAME = "iis labels"
+
+
+class SegmentationWidget(QWidget):
+    """Click on an object, see its mask, commit it to a labels layer."""
+
+    def __init__(self, napari_viewer: napari.viewer.Viewer) -> None:
+        super().__init__()
+        self.viewer = napari_viewer
+        self.image_layer: Image | None = None
+        self.prompt_layer = None
+        self.preview_layer: Labels | None = None
+        self.negative_mode = False
+        self._engines: dict[str, Engine] = {}
+        self.last_report: WorkerReport | None = None
+
+        self.worker = SessionWorker()
+        self.worker.reported.connect(self._on_report)
+        self.worker.busy_changed.connect(self._on_busy)
+
+        self.image_combo = QComboBox()
+        self.labels_combo = QComboBox()
+        self.engine_combo = QComboBox()
+        self.engine_combo.addItems(list(available_engines()))
+        self.engine_combo.setCurrentText(DEFAULT_ENGINE)
+        self.overwrite_check = QCheckBox("overwrite other objects")
+        self.start_button = QPushButton("Start on this image")
+        self.commit_button = QPushButton("Commit (Enter)")
+        self.discard_button = QPushButton("Discard (Esc)")
+        self.undo_button = QPushButton("Undo (Ctrl+Z)")
+        self.redo_button = QPushButton("Redo (Ctrl+Shift+Z)")
+        self.negative_check = QCheckBox("negative clicks (N)")
+        self.status = QLabel("choose an image and press Start")
+        self.status.setWordWrap(True)
+
+        form = QFormLayout()
+        form.addRow("image", self.image_combo)
+        form.addRow("labels", self.labels_combo)
+        form.addRow("engine", self.engine_combo)
+        buttons = QGridLayout()
+        buttons.addWidget(self.commit_button, 0, 0)
+        buttons.addWidget(self.discard_button, 0, 1)
+        buttons.addWidget(self.undo_button, 1, 0)
+        buttons.addWidget(self.redo_button, 1, 1)
+        shortcuts = QLabel("<br>".join(f"<b>{s.key}</b>: {s.action}" for s in SHORTCUTS))
+        shortcuts.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.overwrite_check)
+        layout.addWidget(self.start_button)
+        layout.addWidget(self.negative_check)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+        layout.addWidget(shortcuts)
+        layout.addStretch()
+
+        self.start_button.clicked.connect(lambda: self.start())
+        self.commit_button.clicked.connect(self.commit)
+        self.discard_button.clicked.connect(self.discard)
+        self.undo_button.clicked.connect(self.undo)
+        self.redo_button.clicked.connect(self.redo)
+        self.negative_check.toggled.connect(self._set_negative_mode)
+        for event in (self.viewer.layers.events.inserted, self.viewer.layers.events.removed):
+            event.connect(self._refresh_layer_choices)
+        self._refresh_layer_choices()
+
+    # -- layer choices -----------------------------------------------------------------
+    def _refresh_layer_choices(self, *_: Any) -> None:
+        own = {self.prompt_layer, self.preview_layer}
+        images = [layer.name for layer in self.viewer.layers if isinstance(layer, Image)]
+        labels = [layer.name for layer in self.viewer.layers if isinstance(layer, Labels) and layer not in own]
+        for combo, names in ((self.image_combo, images), (self.labels_combo, [NEW_LABELS, *labels])):
+            current = combo.currentText()
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItems(names)
+            if current in names:
+                combo.setCurrentText(current)
+            combo.blockSignals(False)
+
+    def _layer(self, name: str, kind: type) -> Any:
+        if name in self.viewer.layers and isinstance(self.viewer.layers[name], kind):
+            return self.viewer.layers[name]
+        return None
+
+    # -- session -----------------------------------------------------------------------
+    def start(self, image_layer: Image | None = None) -> None:
+        """Segment ``image_layer`` (default: the chosen one) with the chosen engine."""
+        image_layer = image_layer or self._layer(self.image_combo.currentText(), Image)
+        if image_layer is None:
+            show_warning("napari-iis: add an image layer first")
+            return
+        data = image_layer.data[0] if image_layer.multiscale else image_layer.data
+        if data.ndim - (1 if image_layer.rgb else 0) not in (2, 3):
+            show_error(f"napari-iis: '{image_layer.name}' has {data.ndim} axes; 2D, RGB and 3D images are supported")
+            return
+        self._remove_own_layers()
+        self.image_layer = image_layer
+        self.image_combo.setCurrentText(image_layer.name)
+        self.preview_layer = self.viewer.add_layer(make_preview_layer(image_layer))
+        self.prompt_layer = self.viewer.add_layer(make_prompt_layer(image_layer))
+        self.prompt_layer.mode = "pan_zoom"
+        install_click_callback(self.prompt_layer, self._on_click, lambda: self.negative_mode)
+        bind_keys(self.prompt_layer, {
+            "Enter": self.commit, "Escape": self.discard, "Control-Z": self.undo,
+            "Control-Shift-Z": self.redo, "N": lambda: self.negative_check.toggle(),
+        })
+        self.viewer.layers.selection.active = self.prompt_layer
+        engine_name = self.engine_combo.currentText()
+        spacing = tuple(float(s) for s in image_layer.scale[: spatial_ndim(image_layer)])
+        self.status.setText(f"loading engine {engine_name}…")
+        self.worker.submit("open", lambda: InteractiveSession(
+            data, channel_axis=-1 if image_layer.rgb else None, spacing=spacing,
+            engine=self._engine(engine_name)))
+
+    def _engine(self, name: str) -> Engine:
+        """Engines are created once per widget, in the worker thread."""
+        if name not in self._engines:
+            self._engines[name] = create_engine(name)
+        return self._engines[name]
+
+    def _remove_own_layers(self) -> None:
+        for layer in (self.prompt_layer, self.preview_layer):
+            if layer is not None and layer in self.viewer.layers:
+                self.viewer.layers.remove(layer)
+        self.prompt_layer = self.preview_layer = None
+
+    # -- actions -----------------------------------------------------------------------
+    def _on_click(self, world_position: tuple[float, ...], positive: bool) -> None:
+        if self.image_layer is None or self.prompt_layer is None:
+            return
+        position = tuple(float(v) for v in self.image_layer.world_to_data(world_position))
+        self.add_click(position[-spatial_ndim(self.image_layer):], positive)
+
+    def add_click(self, position: tuple[float, ...], positive: bool = True) -> None:
+        """A click at ``position`` in the image's data coordinates."""
+        from .core.prompts import Click
+
+        if self.prompt_layer is not None:
+            self.prompt_layer.add(np.asarray([position]))
+            self.prompt_layer.features.loc[len(self.prompt_layer.data) - 1, "positive"] = positive
+        self.worker.submit("prompt", Click(tuple(position), positive))
+
+    def commit(self) -> None:
+        self.worker.submit("commit")
+
+    def discard(self) -> None:
+        self.worker.submit("reset")
+
+    def undo(self) -> None:
+        self.worker.submit("undo")
+
+    def redo(self) -> None:
+        self.worker.submit("redo")
+
+    def _set_negative_mode(self, negative: bool) -> None:
+        self.negative_mode = negative
+
+    # -- results -----------------------------------------------------------------------
+    def _on_busy(self, busy: bool) -> None:
+        if busy:
+            self.status.setText("segmenting…")
+
+    def _on_report(self, report: WorkerReport) -> None:
+        self.last_report = report
+        for error in report.errors:
+            show_error(f"napari-iis: {error}")
+        if not self.worker.is_stale(report) and self.preview_layer is not None:
+            self._show_current(report)
+        for mask in report.committed:
+            self._write_committed(mask)
+
+    def _show_current(self, report: WorkerReport) -> None:
+        assert self.preview_layer is not None
+        if report.mask is not None:
+            self.preview_layer.data = report.mask.to_dense().astype(np.uint8)
+        if self.prompt_layer is not None:
+            show_clicks(self.prompt_layer, report.prompts)
+        if report.session_ready:
+            self.status.setText("ready: click on an object")
+        elif not report.errors:
+            area = 0 if report.mask is None else report.mask.area
+            self.status.setText(f"current object: {area} pixels, {len(report.prompts)} prompts")
+
+    def _target_labels(self) -> Labels:
+        chosen = self._layer(self.labels_combo.currentText(), Labels)
+        if chosen is not None:
+            return chosen
+        assert self.image_layer is not None
+        ndim = spatial_ndim(self.image_layer)
+        shape = self.image_layer.data.shape[:ndim] if not self.image_layer.multiscale else self.image_layer.data[0].shape[:ndim]
+        layer = self.viewer.add_labels(
+            np.zeros(shape, dtype=np.uint32), name=LABELS_LAYER_NAME,
+            scale=self.image_layer.scale[:ndim], translate=self.image_layer.translate[:ndim],
+        )
+        self._refresh_layer_choices()
+        self.labels_combo.setCurrentText(layer.name)
+        if self.prompt_layer is not None:
+            self.viewer.layers.selection.active = self.prompt_layer
+        return layer
+
+    def _write_committed(self, mask: np.ndarray) -> None:
+        if not mask.any():
+            show_info("napari-iis: nothing to commit, the object is empty")
+            return
+        labels = self._target_labels()
+        label_id = next_free_label(labels)
+        try:
+            written = write_object(labels, mask, label_id, overwrite=self.overwrite_check.isChecked())
+        except ValueError as error:
+            show_error(f"napari-iis: {error}")
+            return
+        self.status.setText(f"committed label {label_id} ({written} pixels) to '{labels.name}'")
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
+        self.worker.close()
+        super().closeEvent(event)

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = Path(os.environ.get("NAPARI_IIS_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    if not (DATA_DIR / "2d").is_dir():
+        pytest.skip(f"the shared data sets are not at {DATA_DIR} (set NAPARI_IIS_DATA)")
+    return DATA_DIR
+
+
+def disk_image(shape: tuple[int, ...] = (96, 128), centre: tuple[float, ...] = (48, 60), radius: float = 18,
+               noise: float = 0.05, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A bright disk (or ball, for 3-axis shapes) on a dark, noisy background, and its mask."""
+    grid = np.indices(shape, dtype=float)
+    truth = sum((g - c) ** 2 for g, c in zip(grid, centre)) <= radius**2
+    rng = np.random.default_rng(seed)
+    image = 0.2 + 0.6 * truth + rng.normal(0, noise, shape)
+    return image.astype(np.float32), truth
+
+
+@pytest.fixture
+def disk() -> tuple[np.ndarray, np.ndarray]:
+    return disk_image()

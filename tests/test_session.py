@@ -1,0 +1,178 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import disk_image
+from napari_iis import InteractiveSession
+from napari_iis.core.metrics import iou
+
+
+def test_gray_click_segments_the_object(disk):
+    image, truth = disk
+    session = InteractiveSession(image)
+    mask = session.add_click((48, 60))
+    assert mask.dtype == bool and mask.shape == truth.shape
+    assert iou(truth, mask) > 0.85
+
+
+def test_rgb_image(disk):
+    image, truth = disk
+    rgb = (np.stack([image, image * 0.5, 1 - image], axis=-1).clip(0, 1) * 255).astype(np.uint8)
+    session = InteractiveSession(rgb)
+    assert session.shape == truth.shape and session.image.n_channels == 3
+    assert iou(truth, session.add_click((48, 60))) > 0.85
+
+
+def test_channel_axis_first(disk):
+    image, truth = disk
+    stack = np.stack([image, image, image, image])  # (C, Y, X) with 4 channels
+    session = InteractiveSession(stack, channel_axis=0)
+    assert session.shape == truth.shape
+    assert iou(truth, session.add_click((48, 60))) > 0.85
+
+
+def test_volume_with_a_click(disk):
+    image, truth = disk_image(shape=(24, 48, 56), centre=(12, 24, 28), radius=9)
+    session = InteractiveSession(image)
+    mask = session.add_click((12, 24, 28))
+    assert mask.shape == (24, 48, 56)
+    assert iou(truth, mask) > 0.8
+
+
+def test_anisotropic_volume_keeps_its_spacing():
+    # Voxels 4x longer along z: a physical ball is 4x thinner in z samples.
+    shape, spacing = (16, 64, 64), (4.0, 1.0, 1.0)
+    grid = np.indices(shape, dtype=float)
+    truth = ((grid[0] - 8) * 4) ** 2 + (grid[1] - 32) ** 2 + (grid[2] - 32) ** 2 <= 16**2
+    image = (0.2 + 0.6 * truth + np.random.default_rng(1).normal(0, 0.05, shape)).astype(np.float32)
+    session = InteractiveSession(image, spacing=spacing)
+    assert session.spacing == spacing
+    assert iou(truth, session.add_click((8, 32, 32))) > 0.8
+
+
+def test_volume_with_three_slices_and_no_channels():
+    image = np.random.default_rng(0).random((5, 40, 3)).astype(np.float32)
+    assert InteractiveSession(image, channel_axis=None).shape == (5, 40, 3)
+    assert InteractiveSession(image).shape == (5, 40)  # auto: trailing 3 is RGB
+
+
+def test_iou_rises_with_corrective_clicks():
+    # Two touching disks of the same brightness: a click on one leaks into both,
+    # a negative click on the other corrects it.
+    shape = (80, 120)
+    grid = np.indices(shape, dtype=float)
+    left = (grid[0] - 40) ** 2 + (grid[1] - 40) ** 2 <= 20**2
+    right = (grid[0] - 40) ** 2 + (grid[1] - 78) ** 2 <= 20**2
+    image = (0.2 + 0.6 * (left | right) + np.random.default_rng(2).normal(0, 0.03, shape)).astype(np.float32)
+    session = InteractiveSession(image)
+    first = iou(left, session.add_click((40, 40)))
+    second = iou(left, session.add_click((40, 85), positive=False))
+    assert second > first
+    assert second > 0.8
+
+
+class ReadCountingArray:
+    """A huge lazy array of cells (disks of radius 30 every 150 px) that records its reads."""
+
+    def __init__(self, shape: tuple[int, int]) -> None:
+        self.shape = shape
+        self.dtype = np.dtype(np.uint16)
+        self.ndim = 2
+        self.reads: list[tuple[slice, ...]] = []
+
+    def __getitem__(self, index: tuple[slice, ...]) -> np.ndarray:
+        self.reads.append(index)
+        grids = [np.arange(s.start or 0, s.stop if s.stop is not None else n, s.step or 1)
+                 for s, n in zip(index, self.shape)]
+        yy, xx = np.meshgrid(*grids, indexing="ij")
+        inside = (yy % 150 - 75) ** 2 + (xx % 150 - 75) ** 2 <= 30**2
+        return (1000 + 3000 * inside + (yy * 7 + xx * 13) % 50).astype(np.uint16)
+
+
+def test_only_crops_of_a_huge_lazy_image_are_read():
+    data = ReadCountingArray((20_000, 20_000))
+    session = InteractiveSession(data)
+    mask = session.sparse_mask
+    assert mask.is_empty
+    session.add_click((150 * 66 + 75, 150 * 66 + 75))
+    crop_reads = [r for r in data.reads if all((s.step or 1) == 1 for s in r)]
+    assert crop_reads, "the click read no crop"
+    for region in crop_reads:
+        assert all(s.stop - s.start <= 1024 for s in region)
+    patch = session.sparse_mask
+    assert 0.7 * np.pi * 30**2 < patch.area < 1.3 * np.pi * 30**2
+    assert all(abs(o - (150 * 66 + 75)) < 40 for o in patch.offset)
+
+
+@pytest.mark.parametrize(
+    ("action", "message"),
+    [
+        (lambda s: s.add_click((500, 10)), "outside the image"),
+        (lambda s: s.add_click((-3, 10)), "outside the image"),
+        (lambda s: s.add_click((10, 10, 10)), "has 3 values"),
+        (lambda s: s.add_click((10,)), "has 1 values"),
+        (lambda s: s.add_click((np.nan, 10)), "not finite"),
+        (lambda s: s.add_box((10, 10), (10, 40)), "zero area"),
+        (lambda s: s.add_box((10, 10), (10, 10)), "zero area"),
+        (lambda s: s.add_scribble([]), "at least one point"),
+        (lambda s: s.add_scribble([(10, 10), (500, 10)]), "outside the image"),
+    ],
+)
+def test_bad_prompts_raise_and_leave_the_session_unchanged(disk, action, message):
+    image, _ = disk
+    session = InteractiveSession(image)
+    before = session.add_click((48, 60))
+    prompts = session.prompts
+    with pytest.raises(ValueError, match=message):
+        action(session)
+    assert session.prompts == prompts
+    assert np.array_equal(session.mask, before)
+    assert np.array_equal(session.undo(), np.zeros_like(before))
+
+
+@pytest.mark.parametrize(
+    ("image", "message"),
+    [
+        (np.full((32, 32), np.nan, dtype=np.float32), "NaN or infinite"),
+        (np.where(np.eye(32, dtype=bool), np.inf, 1.0), "NaN or infinite"),
+        (np.zeros((0, 32)), "empty"),
+        (np.full((32, 32), 7, dtype=np.uint8), "constant"),
+        (np.zeros((4, 4, 4, 4)), "unsupported image"),
+        (np.zeros(16), "unsupported image"),
+        (np.array([["a", "b"], ["c", "d"]]), "unsupported image dtype"),
+    ],
+)
+def test_bad_images_are_refused(image, message):
+    with pytest.raises(ValueError, match=message):
+        InteractiveSession(image)
+
+
+def test_bad_spacing_and_engine_are_refused(disk):
+    image, _ = disk
+    with pytest.raises(ValueError, match="spacing has 3 values"):
+        InteractiveSession(image, spacing=(1, 1, 1))
+    with pytest.raises(ValueError, match="finite and positive"):
+        InteractiveSession(image, spacing=(0, 1))
+    with pytest.raises(ValueError, match="unknown engine"):
+        InteractiveSession(image, engine="nope")
+
+
+def test_box_and_scribble_prompts(disk):
+    image, truth = disk
+    session = InteractiveSession(image)
+    boxed = session.add_box((26, 38), (70, 82))
+    assert iou(truth, boxed) > 0.8
+    session.reset()
+    scribbled = session.add_scribble([(40, 55), (48, 60), (56, 66)])
+    assert iou(truth, scribbled) > 0.8
+    negative = session.add_scribble([(5, 5), (5, 120)], positive=False)
+    assert iou(truth, negative) > 0.8
+    assert [p.kind for p in session.prompts] == ["scribble", "scribble"]
+
+
+def test_sessions_are_independent(disk):
+    image, truth = disk
+    first, second = InteractiveSession(image), InteractiveSession(image)
+    first.add_click((48, 60))
+    assert first.mask.any() and not second.mask.any()

@@ -1,0 +1,150 @@
+"""The widget in a real napari viewer (under Xvfb), driven by real mouse and key events."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from qtpy.QtCore import QPoint, Qt
+from qtpy.QtTest import QTest
+
+from conftest import disk_image
+from napari_iis.core.metrics import iou
+from napari_iis.sample_data import load_sample
+from napari_iis.widget import LABELS_LAYER_NAME, SegmentationWidget
+
+
+@pytest.fixture
+def viewer_and_widget(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer(show=True)
+
+    def start(image, **kwargs):
+        layer = viewer.add_image(image, **kwargs)
+        _, widget = viewer.window.add_plugin_dock_widget("napari-iis", "Interactive segmentation")
+        assert isinstance(widget, SegmentationWidget)
+        widget.start(layer)
+        wait_idle(qtbot, widget)
+        viewer.reset_view()
+        qtbot.wait(50)
+        return layer, widget
+
+    yield viewer, start
+
+
+def wait_idle(qtbot, widget: SegmentationWidget) -> None:
+    qtbot.waitUntil(
+        lambda: widget.last_report is not None
+        and widget.last_report.generation == widget.worker.latest_generation,
+        timeout=30_000,
+    )
+
+
+def camera(viewer):
+    scene = getattr(viewer, "scene", None)  # napari >= 0.9
+    return scene.camera if scene is not None else viewer.camera
+
+
+def canvas(viewer):
+    return viewer.window._qt_viewer.canvas.native
+
+
+def click(viewer, layer, data_yx, button=Qt.MouseButton.LeftButton, modifier=Qt.KeyboardModifier.NoModifier):
+    """A real mouse click on the canvas at the image's data coordinate (y, x)."""
+    world = np.asarray(layer.data_to_world([viewer.dims.current_step[0], *data_yx] if layer.ndim == 3 and not layer.rgb else data_yx))
+    wy, wx = world[-2], world[-1]
+    native = canvas(viewer)
+    centre, zoom = camera(viewer).center, camera(viewer).zoom
+    x = (wx - centre[-1]) * zoom + native.width() / 2
+    y = (wy - centre[-2]) * zoom + native.height() / 2
+    QTest.mouseClick(native, button, modifier, QPoint(int(round(x)), int(round(y))))
+
+
+def press(viewer, key, modifier=Qt.KeyboardModifier.NoModifier):
+    QTest.keyClick(canvas(viewer), key, modifier)
+
+
+def test_clicks_commit_undo_and_escape_on_the_canvas(viewer_and_widget, qtbot):
+    viewer, start = viewer_and_widget
+    image, labels = load_sample("nuclei")
+    ids, areas = np.unique(labels[labels > 0], return_counts=True)
+    order = ids[np.argsort(areas)[::-1]]
+    first, second = labels == order[0], labels == order[1]
+    layer, widget = start(image, scale=(0.5, 0.5))
+
+    click(viewer, layer, np.argwhere(first).mean(axis=0))
+    wait_idle(qtbot, widget)
+    one_click = widget.preview_layer.data > 0
+    assert one_click.any() and one_click[tuple(np.argwhere(first).mean(axis=0).astype(int))]
+    assert list(widget.prompt_layer.features["positive"]) == [True]
+
+    # a negative (Control) click on a pixel the mask wrongly covers shrinks it
+    wrong = np.argwhere(one_click & ~first)
+    assert len(wrong), "the baseline's first mask is expected to leak on this dense image"
+    click(viewer, layer, wrong[len(wrong) // 2], modifier=Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, widget)
+    corrected = widget.preview_layer.data > 0
+    assert corrected.sum() < one_click.sum()
+    assert list(widget.prompt_layer.features["positive"]) == [True, False]
+
+    press(viewer, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo the negative click
+    wait_idle(qtbot, widget)
+    assert np.array_equal(widget.preview_layer.data > 0, one_click)
+    assert len(widget.prompt_layer.data) == 1
+
+    press(viewer, Qt.Key.Key_Return)  # commit: label 1
+    wait_idle(qtbot, widget)
+    target = viewer.layers[LABELS_LAYER_NAME]
+    assert np.array_equal(np.asarray(target.data) == 1, one_click)
+    assert not (widget.preview_layer.data > 0).any() and len(widget.prompt_layer.data) == 0
+
+    click(viewer, layer, np.argwhere(second).mean(axis=0))
+    wait_idle(qtbot, widget)
+    widget.commit_button.click()  # commit: label 2, never over label 1
+    wait_idle(qtbot, widget)
+    written = np.asarray(target.data)
+    assert (written == 2).any()
+    assert np.array_equal(written == 1, one_click)
+
+    click(viewer, layer, np.argwhere(labels == order[2]).mean(axis=0))
+    wait_idle(qtbot, widget)
+    assert (widget.preview_layer.data > 0).any()
+    press(viewer, Qt.Key.Key_Escape)  # discard
+    wait_idle(qtbot, widget)
+    assert not (widget.preview_layer.data > 0).any()
+    assert np.asarray(target.data).max() == 2
+
+    target.undo()  # napari's own history holds the committed writes
+    assert np.asarray(target.data).max() == 1
+
+
+def test_rgb_image(viewer_and_widget, qtbot):
+    viewer, start = viewer_and_widget
+    image, truth = disk_image()
+    rgb = (np.stack([image, image, image], -1).clip(0, 1) * 255).astype(np.uint8)
+    layer, widget = start(rgb, rgb=True)
+    click(viewer, layer, (48, 60))
+    wait_idle(qtbot, widget)
+    assert widget.preview_layer.data.shape == truth.shape
+    assert iou(truth, widget.preview_layer.data > 0) > 0.85
+
+
+def test_volume_click_on_a_slice(viewer_and_widget, qtbot):
+    viewer, start = viewer_and_widget
+    volume, truth = disk_image(shape=(20, 60, 70), centre=(10, 30, 35), radius=9)
+    layer, widget = start(volume)
+    viewer.dims.set_current_step(0, 10)
+    qtbot.wait(50)
+    click(viewer, layer, (30, 35))
+    wait_idle(qtbot, widget)
+    assert widget.prompt_layer.data[0][0] == pytest.approx(10)
+    mask = widget.preview_layer.data > 0
+    assert mask.shape == truth.shape and iou(truth, mask) > 0.75
+
+
+def test_errors_become_notifications_and_keep_the_labels(viewer_and_widget, qtbot):
+    viewer, start = viewer_and_widget
+    image, _ = disk_image()
+    layer, widget = start(image)
+    widget.add_click((500.0, 500.0))  # outside the image
+    wait_idle(qtbot, widget)
+    assert widget.last_report.errors and "outside the image" in widget.last_report.errors[0]
+    assert not (widget.preview_layer.data > 0).any()
