@@ -14,5 +14,5 @@ DEFAULT = Path(__file__).resolve().parents[2] / "shared/data/2d/dsb2018_nuclei"
 
 dataset = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT
 max_objects = int(sys.argv[2]) if len(sys.argv) > 2 else 10
-report = evaluate_dataset(dataset, "random_walker", max_clicks=5, max_objects=max_objects)
+report = evaluate_dataset(dataset, "watershed", max_clicks=5, max_objects=max_objects)
 print(report.format_table())

@@ -42,8 +42,9 @@ def test_evaluate_object_on_a_synthetic_disk():
     assert result.ious[0] > 0.85
 
 
-def test_iou_rises_with_clicks_on_real_nuclei(data_dir):
-    report = evaluate_dataset(data_dir / "2d/dsb2018_nuclei", "random_walker", max_clicks=10, max_objects=12, seed=3)
+@pytest.mark.parametrize("engine", ["watershed", "random_walker"])
+def test_iou_rises_with_clicks_on_real_nuclei(data_dir, engine):
+    report = evaluate_dataset(data_dir / "2d/dsb2018_nuclei", engine, max_clicks=10, max_objects=12, seed=3)
     summary = report.summary()
     assert summary["objects"] == 12
     assert summary["mIoU@1"] > 0.3
@@ -51,8 +52,9 @@ def test_iou_rises_with_clicks_on_real_nuclei(data_dir):
     assert summary["NoC@90"] <= 10
 
 
-def test_iou_rises_with_clicks_on_real_photos(data_dir):
-    report = evaluate_dataset(data_dir / "2d/duts_te", "random_walker", max_clicks=10, max_objects=4, seed=0)
+@pytest.mark.parametrize("engine", ["watershed", "random_walker"])
+def test_iou_rises_with_clicks_on_real_photos(data_dir, engine):
+    report = evaluate_dataset(data_dir / "2d/duts_te", engine, max_clicks=10, max_objects=4, seed=0)
     summary = report.summary()
     assert summary["mIoU@10"] > summary["mIoU@1"] + 0.1
 
@@ -97,3 +99,19 @@ def test_min_area_skips_small_objects(tmp_path):
     iio.imwrite(tmp_path / "labels/a.png", labels)
     report = evaluate_dataset(tmp_path, max_clicks=2)
     assert [o.name for o in report.objects] == ["a#1"]
+
+
+def test_cli_plots_curves_from_reports(tmp_path):
+    from napari_iis.core.evaluation import EvaluationReport, ObjectResult
+
+    report = EvaluationReport("toy", "watershed", 3, [ObjectResult("a#1", [0.5, 0.8, 0.95], [0.01] * 3),
+                                                      ObjectResult("b#1", [0.9], [0.01])])
+    report.to_json(tmp_path / "toy.json")
+    out = tmp_path / "curves.png"
+    assert main(["plot", str(tmp_path / "toy.json"), "--out", str(out)]) == 0
+    assert out.read_bytes()[:4] == b"\x89PNG"
+
+    from napari_iis.core.plots import miou_curve
+    import json
+
+    assert np.allclose(miou_curve(json.loads((tmp_path / "toy.json").read_text())), [0.7, 0.85, 0.925])

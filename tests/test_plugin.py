@@ -37,4 +37,5 @@ def test_sample_data():
 
 def test_cli_lists_engines():
     result = subprocess.run([sys.executable, "-m", "napari_iis.cli", "engines"], capture_output=True, text=True)
-    assert result.returncode == 0 and "random_walker" in result.stdout
+    assert result.returncode == 0
+    assert "random_walker" in result.stdout and "watershed  (default)" in result.stdout

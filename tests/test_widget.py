@@ -76,9 +76,12 @@ def test_clicks_commit_undo_and_escape_on_the_canvas(viewer_and_widget, qtbot):
     assert one_click.any() and one_click[tuple(np.argwhere(first).mean(axis=0).astype(int))]
     assert list(widget.prompt_layer.features["positive"]) == [True]
 
-    # a negative (Control) click on a pixel the mask wrongly covers shrinks it
+    # a negative (Control) click on a pixel the mask covers shrinks it: one it wrongly
+    # covers if there is any, else the covered pixel farthest from the first click
     wrong = np.argwhere(one_click & ~first)
-    assert len(wrong), "the baseline's first mask is expected to leak on this dense image"
+    if not len(wrong):
+        covered = np.argwhere(one_click)
+        wrong = covered[[np.argmax(((covered - np.argwhere(first).mean(axis=0)) ** 2).sum(axis=1))]]
     click(viewer, layer, wrong[len(wrong) // 2], modifier=Qt.KeyboardModifier.ControlModifier)
     wait_idle(qtbot, widget)
     corrected = widget.preview_layer.data > 0

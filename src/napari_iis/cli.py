@@ -38,6 +38,13 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_plot(args: argparse.Namespace) -> int:
+    from .core.plots import plot_reports
+
+    print(f"wrote {plot_reports(args.reports, args.out, args.title)}")
+    return 0
+
+
 def _run_engines(_: argparse.Namespace) -> int:
     for name in available_engines():
         print(name + ("  (default)" if name == DEFAULT_ENGINE else ""))
@@ -63,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", type=Path, default=None, help="file listing the image names to use")
     evaluate.add_argument("--json", type=Path, default=None, help="write per-object results and the summary here")
     evaluate.set_defaults(run=_run_evaluate)
+
+    plot = commands.add_parser("plot", help="mIoU-versus-clicks curves of evaluation reports (needs matplotlib)")
+    plot.add_argument("reports", type=Path, nargs="+", help="JSON files written by evaluate --json")
+    plot.add_argument("--out", type=Path, default=Path("miou_curves.png"))
+    plot.add_argument("--title", default=None)
+    plot.set_defaults(run=_run_plot)
 
     engines = commands.add_parser("engines", help="list the available engines")
     engines.set_defaults(run=_run_engines)

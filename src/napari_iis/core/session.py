@@ -48,7 +48,7 @@ class InteractiveSession:
                 f"engine {self.engine.name!r} segments {sorted(self.engine.capabilities.ndims)}D "
                 f"images, not {self.image.ndim}D; choose another engine"
             )
-        self.crop_policy = crop_policy or CropPolicy()
+        self.crop_policy = crop_policy or CropPolicy(expansion=self.engine.capabilities.crop_expansion)
         self.last_window: CropWindow | None = None
         self._history = History(self._blank_state())
 

@@ -6,11 +6,13 @@ from collections.abc import Callable
 
 from .base import Engine, EngineCapabilities, EngineRequest
 from .random_walker import RandomWalkerEngine
+from .watershed import WatershedEngine
 
-DEFAULT_ENGINE = "random_walker"
+DEFAULT_ENGINE = "watershed"
 
 _FACTORIES: dict[str, Callable[[], Engine]] = {
     "random_walker": RandomWalkerEngine,
+    "watershed": WatershedEngine,
 }
 
 

@@ -19,6 +19,8 @@ class EngineCapabilities:
     # The crop is resampled to at most this many samples along its longest side.
     input_size_2d: int = 256
     input_size_3d: int = 64
+    # The zoom-in window is the prompts' and previous mask's box times this ratio.
+    crop_expansion: float = 1.4
 
     def input_size(self, ndim: int) -> int:
         return self.input_size_2d if ndim == 2 else self.input_size_3d

@@ -1,0 +1,72 @@
+"""Seeds from prompts, shared by the weight-free engines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from ..core.prompts import Click
+from .base import EngineRequest
+from .encoding import rasterise
+
+LOGIT_LIMIT = 8.0
+
+
+@dataclass(frozen=True)
+class Seeds:
+    """Samples that must be object (``foreground``) and background (``background``)."""
+
+    foreground: np.ndarray
+    background: np.ndarray
+
+
+def crop_border(shape: tuple[int, ...]) -> np.ndarray:
+    border = np.ones(shape, dtype=bool)
+    border[tuple(slice(1, -1) if n > 2 else slice(None) for n in shape)] = False
+    return border
+
+
+def previous_mask_seeds(request: EngineRequest, seed_radius: float) -> np.ndarray:
+    """The previous mask's confident interior, freed around negative clicks inside it.
+
+    A negative click frees a ball about twice its depth inside the mask, so the region
+    it sits in can be carved out.
+    """
+    previous = request.previous_mask > 0.5
+    if not previous.any():
+        return previous
+    depth = ndimage.distance_transform_edt(previous)
+    interior = depth > max(2.0, 0.25 * float(depth.max()))
+    shape = np.asarray(previous.shape)
+    grid = np.indices(previous.shape, dtype=np.float32)
+    for prompt in request.prompts:
+        if isinstance(prompt, Click) and not prompt.positive:
+            centre = np.clip(np.round(prompt.position).astype(int), 0, shape - 1)
+            radius = 2.0 * float(depth[tuple(centre)]) + 3 * seed_radius
+            distance2 = sum((g - c) ** 2 for g, c in zip(grid, centre))
+            interior &= distance2 > radius**2
+    return interior
+
+
+def seeds_from_prompts(request: EngineRequest, seed_radius: float) -> Seeds:
+    """Object: positive prompts (or, with none, the previous mask's interior, as when an
+    existing object is corrected). Background: negative prompts, a box's outside, and
+    the border of the zoom-in crop.
+    """
+    shape = request.spatial_shape
+    maps = rasterise(request.prompts, shape, seed_radius)
+    foreground = maps.positive if maps.positive.any() else previous_mask_seeds(request, seed_radius)
+    foreground = foreground & ~maps.negative
+    background = (maps.negative | crop_border(shape)) & ~foreground
+    return Seeds(foreground, background)
+
+
+def constant_logits(seeds: Seeds, shape: tuple[int, ...]) -> np.ndarray | None:
+    """The answer when one kind of seed is missing, else None."""
+    if not seeds.foreground.any():
+        return np.full(shape, -LOGIT_LIMIT, dtype=np.float32)
+    if not seeds.background.any():
+        return np.full(shape, LOGIT_LIMIT, dtype=np.float32)
+    return None
