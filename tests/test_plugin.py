@@ -39,3 +39,36 @@ def test_cli_lists_engines():
     result = subprocess.run([sys.executable, "-m", "napari_iis.cli", "engines"], capture_output=True, text=True)
     assert result.returncode == 0
     assert "random_walker" in result.stdout and "watershed  (default)" in result.stdout
+
+
+def test_the_built_wheel_carries_the_manifest_and_npe2_finds_it(tmp_path):
+    """``pip install .`` (a wheel) must ship napari.yaml inside the package."""
+    from conftest import REPO_ROOT
+
+    wheels = tmp_path / "wheels"
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(REPO_ROOT)],
+        capture_output=True, text=True,
+    )
+    assert build.returncode == 0, build.stderr
+    (wheel,) = wheels.glob("napari_iis-*.whl")
+    target = tmp_path / "site"
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+        capture_output=True, text=True,
+    )
+    assert install.returncode == 0, install.stderr
+    assert (target / "napari_iis" / "napari.yaml").is_file()
+    assert not (target / "napari_iis" / "napari.yaml").is_symlink()
+    probe = (
+        "import napari_iis, npe2; from npe2 import PluginManager; pm = PluginManager(); pm.discover();"
+        "m = pm.get_manifest('napari-iis'); print(napari_iis.__file__); print(len(m.contributions.widgets))"
+    )
+    env = {**__import__("os").environ, "PYTHONPATH": str(target)}
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
+    assert found.returncode == 0, found.stderr
+    module_file, widgets = found.stdout.split()
+    assert module_file.startswith(str(target)) and widgets == "1"
+    validate = subprocess.run([sys.executable, "-m", "npe2", "validate", "napari-iis"],
+                              capture_output=True, text=True, env=env)
+    assert validate.returncode == 0 and "valid" in validate.stdout, validate.stdout + validate.stderr

@@ -151,3 +151,14 @@ def test_errors_become_notifications_and_keep_the_labels(viewer_and_widget, qtbo
     wait_idle(qtbot, widget)
     assert widget.last_report.errors and "outside the image" in widget.last_report.errors[0]
     assert not (widget.preview_layer.data > 0).any()
+
+
+def test_demo_command_opens_the_viewer_with_sample_and_widget():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "napari_iis.cli", "demo", "--no-event-loop"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "nuclei (DSB 2018)" in result.stdout and "iis prompts" in result.stdout
+    assert "Interactive segmentation" in result.stdout

@@ -13,7 +13,11 @@ from .engines import DEFAULT_ENGINE, available_engines
 def _run_demo(args: argparse.Namespace) -> int:
     from .napari_glue.demo import open_demo
 
-    open_demo(sample=args.sample, run=not args.no_event_loop)
+    viewer = open_demo(sample=args.sample, run=not args.no_event_loop)
+    if args.no_event_loop:
+        print("demo layers:", ", ".join(layer.name for layer in viewer.layers))
+        print("demo widgets:", ", ".join(viewer.window.dock_widgets))
+        viewer.close()
     return 0
 
 

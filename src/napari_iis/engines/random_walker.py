@@ -7,8 +7,8 @@ import warnings
 import numpy as np
 from skimage.segmentation import random_walker
 
-from .base import EngineCapabilities, EngineRequest
-from .seeded import constant_logits, seeds_from_prompts
+from .base import EngineCapabilities
+from .seeded import SeededEngine
 
 
 def _logit(probability: np.ndarray) -> np.ndarray:
@@ -16,7 +16,7 @@ def _logit(probability: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p)).astype(np.float32)
 
 
-class RandomWalkerEngine:
+class RandomWalkerEngine(SeededEngine):
     """Object probability = chance that a random walk from a sample reaches an object seed
     before a background seed, with steps weighted by image similarity.
     """
@@ -32,19 +32,12 @@ class RandomWalkerEngine:
         self.seed_radius = seed_radius
         self.tolerance = tolerance
 
-    def predict(self, request: EngineRequest) -> np.ndarray:
-        seeds = seeds_from_prompts(request, self.seed_radius)
-        constant = constant_logits(seeds, request.spatial_shape)
-        if constant is not None:
-            return constant
-        markers = np.zeros(request.spatial_shape, dtype=np.int32)
-        markers[seeds.foreground] = 1
-        markers[seeds.background] = 2
+    def solve(self, image: np.ndarray, markers: np.ndarray) -> np.ndarray:
         with warnings.catch_warnings():
             # The solver's tolerance leaves probabilities a hair outside [0, 1]; they are clipped.
             warnings.filterwarnings("ignore", message="The probability range is outside")
             probabilities = random_walker(
-                request.image, markers, beta=self.beta, mode="cg_j", tol=self.tolerance,
+                image, markers, beta=self.beta, mode="cg_j", tol=self.tolerance,
                 return_full_prob=True, channel_axis=0,
             )
         return _logit(probabilities[0])

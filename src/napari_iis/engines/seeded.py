@@ -63,10 +63,27 @@ def seeds_from_prompts(request: EngineRequest, seed_radius: float) -> Seeds:
     return Seeds(foreground, background)
 
 
-def constant_logits(seeds: Seeds, shape: tuple[int, ...]) -> np.ndarray | None:
-    """The answer when one kind of seed is missing, else None."""
-    if not seeds.foreground.any():
-        return np.full(shape, -LOGIT_LIMIT, dtype=np.float32)
-    if not seeds.background.any():
-        return np.full(shape, LOGIT_LIMIT, dtype=np.float32)
-    return None
+class SeededEngine:
+    """An engine that grows object and background seeds over the image.
+
+    Subclasses implement ``solve(image, markers)``: markers are 1 (object), 2
+    (background), 0 (undecided); it returns logits.
+    """
+
+    name: str
+    seed_radius: float = 2.0
+
+    def predict(self, request: EngineRequest) -> np.ndarray:
+        seeds = seeds_from_prompts(request, self.seed_radius)
+        shape = request.spatial_shape
+        if not seeds.foreground.any():
+            return np.full(shape, -LOGIT_LIMIT, dtype=np.float32)
+        if not seeds.background.any():
+            return np.full(shape, LOGIT_LIMIT, dtype=np.float32)
+        markers = np.zeros(shape, dtype=np.int32)
+        markers[seeds.foreground] = 1
+        markers[seeds.background] = 2
+        return self.solve(request.image, markers)
+
+    def solve(self, image: np.ndarray, markers: np.ndarray) -> np.ndarray:
+        raise NotImplementedError

@@ -8,8 +8,8 @@ import numpy as np
 from scipy import ndimage
 from skimage.segmentation import watershed
 
-from .base import EngineCapabilities, EngineRequest
-from .seeded import LOGIT_LIMIT, constant_logits, seeds_from_prompts
+from .base import EngineCapabilities
+from .seeded import LOGIT_LIMIT, SeededEngine
 
 
 def gradient_magnitude(image: np.ndarray, sigma: float) -> np.ndarray:
@@ -17,7 +17,7 @@ def gradient_magnitude(image: np.ndarray, sigma: float) -> np.ndarray:
     return np.sum([ndimage.gaussian_gradient_magnitude(channel, sigma) for channel in image], axis=0)
 
 
-class WatershedEngine:
+class WatershedEngine(SeededEngine):
     name = "watershed"
     capabilities = EngineCapabilities(ndims=frozenset({2, 3}), input_size_2d=256, input_size_3d=64)
 
@@ -25,13 +25,6 @@ class WatershedEngine:
         self.sigma = sigma
         self.seed_radius = seed_radius
 
-    def predict(self, request: EngineRequest) -> np.ndarray:
-        seeds = seeds_from_prompts(request, self.seed_radius)
-        constant = constant_logits(seeds, request.spatial_shape)
-        if constant is not None:
-            return constant
-        markers = np.zeros(request.spatial_shape, dtype=np.int32)
-        markers[seeds.foreground] = 1
-        markers[seeds.background] = 2
-        regions = watershed(gradient_magnitude(request.image, self.sigma), markers)
+    def solve(self, image: np.ndarray, markers: np.ndarray) -> np.ndarray:
+        regions = watershed(gradient_magnitude(image, self.sigma), markers)
         return np.where(regions == 1, LOGIT_LIMIT, -LOGIT_LIMIT).astype(np.float32)
