@@ -162,3 +162,29 @@ def test_demo_command_opens_the_viewer_with_sample_and_widget():
     assert result.returncode == 0, result.stderr
     assert "nuclei (DSB 2018)" in result.stdout and "iis prompts" in result.stdout
     assert "Interactive segmentation" in result.stdout
+
+
+def test_box_then_negative_scribble_from_the_shapes_layer(viewer_and_widget, qtbot):
+    viewer, start = viewer_and_widget
+    image, truth = disk_image()
+    layer, widget = start(image)
+    press(viewer, Qt.Key.Key_B)  # the box tool
+    assert viewer.layers.selection.active.name == widget.shapes_layer.name
+    assert widget.shapes_layer.mode == "add_rectangle"
+    widget.shapes_layer.add_rectangles(np.array([[26.0, 38.0], [70.0, 82.0]]))
+    wait_idle(qtbot, widget)
+    boxed = widget.preview_layer.data > 0
+    assert iou(truth, boxed) > 0.8
+    assert [p.kind for p in widget.last_report.prompts] == ["box"]
+
+    widget.negative_check.setChecked(True)
+    widget.shapes_layer.add_paths(np.array([[5.0, 5.0], [5.0, 120.0]]))
+    wait_idle(qtbot, widget)
+    assert [p.kind for p in widget.last_report.prompts] == ["box", "scribble"]
+    assert not widget.last_report.prompts[1].positive
+    assert list(widget.shapes_layer.shape_type) == ["rectangle", "path"]
+
+    widget.undo()
+    wait_idle(qtbot, widget)
+    assert list(widget.shapes_layer.shape_type) == ["rectangle"]
+    assert np.array_equal(widget.preview_layer.data > 0, boxed)

@@ -49,6 +49,20 @@ def _run_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_train(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .training.loop import TrainConfig, train
+
+    config = TrainConfig(
+        data_root=str(args.data), splits_dir=str(args.splits), out_dir=str(args.out), steps=args.steps,
+        batch=args.batch, size=args.size, lr=args.lr, seed=args.seed, threads=args.threads, device=args.device,
+    )
+    weights = train(config, progress=lambda items: tqdm(items, desc="train", mininterval=5))
+    print(f"weights: {weights}")
+    return 0
+
+
 def _run_engines(_: argparse.Namespace) -> int:
     for name in available_engines():
         print(name + ("  (default)" if name == DEFAULT_ENGINE else ""))
@@ -80,6 +94,19 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--out", type=Path, default=Path("miou_curves.png"))
     plot.add_argument("--title", default=None)
     plot.set_defaults(run=_run_plot)
+
+    train = commands.add_parser("train", help="train the interactive network (resumes from OUT/checkpoint.pt)")
+    train.add_argument("--data", type=Path, default=Path("../shared/data"), help="the data root (with 2d/)")
+    train.add_argument("--splits", type=Path, default=Path("splits"), help="folder of val_SET.txt files to exclude")
+    train.add_argument("--out", type=Path, default=Path("runs/iisnet"))
+    train.add_argument("--steps", type=int, default=20000, help="total optimisation steps")
+    train.add_argument("--batch", type=int, default=16)
+    train.add_argument("--size", type=int, default=160, help="training crop size")
+    train.add_argument("--lr", type=float, default=2e-3)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--threads", type=int, default=2)
+    train.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    train.set_defaults(run=_run_train)
 
     engines = commands.add_parser("engines", help="list the available engines")
     engines.set_defaults(run=_run_engines)

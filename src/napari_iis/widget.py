@@ -24,8 +24,11 @@ from .napari_glue.interaction import SHORTCUTS, bind_keys, install_click_callbac
 from .napari_glue.layers import (
     make_preview_layer,
     make_prompt_layer,
+    make_shapes_layer,
     next_free_label,
+    shape_to_prompt,
     show_clicks,
+    show_shapes,
     spatial_ndim,
     write_object,
 )
@@ -46,7 +49,9 @@ class SegmentationWidget(QWidget):
         self.viewer = napari_viewer
         self.image_layer: Image | None = None
         self.prompt_layer = None
+        self.shapes_layer = None
         self.preview_layer: Labels | None = None
+        self._showing_shapes = False
         self.negative_mode = False
         self._engines: dict[str, Engine] = {}
         self.last_report: WorkerReport | None = None
@@ -67,6 +72,9 @@ class SegmentationWidget(QWidget):
         self.undo_button = QPushButton("Undo (Ctrl+Z)")
         self.redo_button = QPushButton("Redo (Ctrl+Shift+Z)")
         self.negative_check = QCheckBox("negative clicks (N)")
+        self.click_button = QPushButton("Clicks (C)")
+        self.box_button = QPushButton("Box (B)")
+        self.scribble_button = QPushButton("Scribble (S)")
         self.status = QLabel("choose an image and press Start")
         self.status.setWordWrap(True)
 
@@ -79,12 +87,17 @@ class SegmentationWidget(QWidget):
         buttons.addWidget(self.discard_button, 0, 1)
         buttons.addWidget(self.undo_button, 1, 0)
         buttons.addWidget(self.redo_button, 1, 1)
+        tools = QGridLayout()
+        tools.addWidget(self.click_button, 0, 0)
+        tools.addWidget(self.box_button, 0, 1)
+        tools.addWidget(self.scribble_button, 0, 2)
         shortcuts = QLabel("<br>".join(f"<b>{s.key}</b>: {s.action}" for s in SHORTCUTS))
         shortcuts.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.overwrite_check)
         layout.addWidget(self.start_button)
+        layout.addLayout(tools)
         layout.addWidget(self.negative_check)
         layout.addLayout(buttons)
         layout.addWidget(self.status)
@@ -97,13 +110,16 @@ class SegmentationWidget(QWidget):
         self.undo_button.clicked.connect(self.undo)
         self.redo_button.clicked.connect(self.redo)
         self.negative_check.toggled.connect(self._set_negative_mode)
+        self.click_button.clicked.connect(self.click_mode)
+        self.box_button.clicked.connect(lambda: self.shape_mode("add_rectangle"))
+        self.scribble_button.clicked.connect(lambda: self.shape_mode("add_path"))
         for event in (self.viewer.layers.events.inserted, self.viewer.layers.events.removed):
             event.connect(self._refresh_layer_choices)
         self._refresh_layer_choices()
 
     # -- layer choices -----------------------------------------------------------------
     def _refresh_layer_choices(self, *_: Any) -> None:
-        own = {self.prompt_layer, self.preview_layer}
+        own = {self.prompt_layer, self.preview_layer, self.shapes_layer}
         images = [layer.name for layer in self.viewer.layers if isinstance(layer, Image)]
         labels = [layer.name for layer in self.viewer.layers if isinstance(layer, Labels) and layer not in own]
         for combo, names in ((self.image_combo, images), (self.labels_combo, [NEW_LABELS, *labels])):
@@ -135,13 +151,19 @@ class SegmentationWidget(QWidget):
         self.image_layer = image_layer
         self.image_combo.setCurrentText(image_layer.name)
         self.preview_layer = self.viewer.add_layer(make_preview_layer(image_layer))
+        self.shapes_layer = self.viewer.add_layer(make_shapes_layer(image_layer))
+        self.shapes_layer.events.data.connect(self._on_shape_drawn)
         self.prompt_layer = self.viewer.add_layer(make_prompt_layer(image_layer))
         self.prompt_layer.mode = "pan_zoom"
         install_click_callback(self.prompt_layer, self._on_click, lambda: self.negative_mode)
-        bind_keys(self.prompt_layer, {
+        keys = {
             "Enter": self.commit, "Escape": self.discard, "Control-Z": self.undo,
             "Control-Shift-Z": self.redo, "N": lambda: self.negative_check.toggle(),
-        })
+            "C": self.click_mode, "B": lambda: self.shape_mode("add_rectangle"),
+            "S": lambda: self.shape_mode("add_path"),
+        }
+        bind_keys(self.prompt_layer, keys)
+        bind_keys(self.shapes_layer, {k: v for k, v in keys.items() if k != "Escape"})
         self.viewer.layers.selection.active = self.prompt_layer
         engine_name = self.engine_combo.currentText()
         spacing = tuple(float(s) for s in image_layer.scale[: spatial_ndim(image_layer)])
@@ -157,10 +179,21 @@ class SegmentationWidget(QWidget):
         return self._engines[name]
 
     def _remove_own_layers(self) -> None:
-        for layer in (self.prompt_layer, self.preview_layer):
+        for layer in (self.prompt_layer, self.preview_layer, self.shapes_layer):
             if layer is not None and layer in self.viewer.layers:
                 self.viewer.layers.remove(layer)
-        self.prompt_layer = self.preview_layer = None
+        self.prompt_layer = self.preview_layer = self.shapes_layer = None
+
+    def click_mode(self) -> None:
+        """Clicks on the canvas add points (the default tool)."""
+        if self.prompt_layer is not None:
+            self.viewer.layers.selection.active = self.prompt_layer
+
+    def shape_mode(self, mode: str) -> None:
+        """Drag a box (``add_rectangle``) or paint a scribble (``add_path``)."""
+        if self.shapes_layer is not None:
+            self.viewer.layers.selection.active = self.shapes_layer
+            self.shapes_layer.mode = mode
 
     # -- actions -----------------------------------------------------------------------
     def _on_click(self, world_position: tuple[float, ...], positive: bool) -> None:
@@ -177,6 +210,20 @@ class SegmentationWidget(QWidget):
             self.prompt_layer.add(np.asarray([position]))
             self.prompt_layer.features.loc[len(self.prompt_layer.data) - 1, "positive"] = positive
         self.worker.submit("prompt", Click(tuple(position), positive))
+
+    def _on_shape_drawn(self, event: Any) -> None:
+        if self._showing_shapes or self.shapes_layer is None or getattr(event, "action", "added") != "added":
+            return
+        layer = self.shapes_layer
+        prompt = shape_to_prompt(layer.shape_type[-1], layer.data[-1], positive=not self.negative_mode)
+        if prompt is None:
+            show_error("napari-iis: draw a rectangle (box) or a path (scribble)")
+            return
+        self.add_prompt(prompt)
+
+    def add_prompt(self, prompt: Any) -> None:
+        """A box or scribble (or click) prompt, in the image's data coordinates."""
+        self.worker.submit("prompt", prompt)
 
     def commit(self) -> None:
         self.worker.submit("commit")
@@ -213,6 +260,12 @@ class SegmentationWidget(QWidget):
             self.preview_layer.data = report.mask.to_dense().astype(np.uint8)
         if self.prompt_layer is not None:
             show_clicks(self.prompt_layer, report.prompts)
+        if self.shapes_layer is not None:
+            self._showing_shapes = True
+            try:
+                show_shapes(self.shapes_layer, report.prompts)
+            finally:
+                self._showing_shapes = False
         if report.session_ready:
             self.status.setText("ready: click on an object")
         elif not report.errors:

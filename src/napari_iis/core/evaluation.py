@@ -16,6 +16,7 @@ from ..engines import Engine, resolve_engine
 from .clicker import next_click
 from .datasets import IGNORE_LABEL, Target, group_by_image, list_targets, read_image, read_names, sample_targets
 from .metrics import iou
+from .prompts import Click
 from .session import InteractiveSession
 
 IOU_THRESHOLDS = (0.85, 0.90)
@@ -98,6 +99,22 @@ def summarise(
     return summary
 
 
+def _bbox(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    points = np.argwhere(mask)
+    return points.min(axis=0), points.max(axis=0)
+
+
+def _region(boxes: list[tuple[np.ndarray, np.ndarray]], shape: tuple[int, ...]) -> tuple[slice, ...]:
+    """The union of inclusive boxes, one pixel wider where the image allows.
+
+    Outside it truth and prediction are both empty, so IoU and the next click computed
+    inside it equal those over the whole image (see ``clicker``).
+    """
+    low = np.min([b[0] for b in boxes], axis=0) - 1
+    high = np.max([b[1] for b in boxes], axis=0) + 2
+    return tuple(slice(max(int(lo), 0), min(int(hi), n)) for lo, hi, n in zip(low, high, shape))
+
+
 def evaluate_object(
     session: InteractiveSession,
     truth: np.ndarray,
@@ -105,22 +122,34 @@ def evaluate_object(
     max_clicks: int,
     name: str = "",
 ) -> ObjectResult:
-    """Simulate up to ``max_clicks`` clicks on one object from an empty mask."""
+    """Simulate up to ``max_clicks`` clicks on one object from an empty mask.
+
+    Seconds per click time the session's prediction (crop, engine, paste back).
+    """
     session.reset()
-    prediction = np.zeros(truth.shape, dtype=bool)
+    truth_box = _bbox(truth)
     clicked: list[tuple[int, ...]] = []
     ious: list[float] = []
     seconds: list[float] = []
     for _ in range(max_clicks):
-        click = next_click(truth, prediction, ignore, clicked, session.spacing)
+        prediction = session.sparse_mask
+        predicted_box = prediction.bbox()
+        region = _region([truth_box] + ([predicted_box] if predicted_box is not None else []), truth.shape)
+        offset = np.asarray([r.start for r in region])
+        local_ignore = None if ignore is None else ignore[region]
+        local_clicked = [tuple(np.asarray(c) - offset) for c in clicked]
+        click = next_click(truth[region], prediction.read(region), local_ignore, local_clicked, session.spacing)
         if click is None:  # perfect already: every further click keeps IoU 1
             ious.extend([ious[-1] if ious else 1.0] * (max_clicks - len(ious)))
             break
-        clicked.append(tuple(int(round(c)) for c in click.position))
+        position = tuple(float(c + o) for c, o in zip(click.position, offset))
+        clicked.append(tuple(int(round(c)) for c in position))
         started = time.perf_counter()
-        prediction = session.add_click(click.position, click.positive)
+        prediction = session.add_prompts([Click(position, click.positive)])
         seconds.append(time.perf_counter() - started)
-        ious.append(iou(truth, prediction, ignore))
+        predicted_box = prediction.bbox()
+        region = _region([truth_box] + ([predicted_box] if predicted_box is not None else []), truth.shape)
+        ious.append(iou(truth[region], prediction.read(region), None if ignore is None else ignore[region]))
     session.reset()
     return ObjectResult(name, ious, seconds)
 

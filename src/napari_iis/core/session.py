@@ -113,12 +113,17 @@ class InteractiveSession:
 
     def add_prompt(self, prompt: Prompt) -> np.ndarray:
         """Add any prompt; all the current object's prompts are used for the new mask."""
-        return self.add_prompts([prompt])
+        self.add_prompts([prompt])
+        return self.mask
 
-    def add_prompts(self, prompts: Sequence[Prompt]) -> np.ndarray:
-        """Add several prompts with one prediction and one undo step."""
+    def add_prompts(self, prompts: Sequence[Prompt]) -> SparseMask:
+        """Add several prompts with one prediction and one undo step.
+
+        Returns the mask as a bounding-box patch (``.to_dense()`` for the full array), so
+        that scripts on huge images never build a full-size mask they do not need.
+        """
         if not prompts:
-            return self.mask
+            return self.sparse_mask
         for prompt in prompts:
             if prompt.kind not in self.engine.capabilities.prompt_kinds:
                 raise ValueError(f"engine {self.engine.name!r} does not take {prompt.kind} prompts")
@@ -128,7 +133,7 @@ class InteractiveSession:
         all_prompts = state.prompts + tuple(prompts)
         mask = self._predict(all_prompts, state.mask)
         self._history.push(ObjectState(all_prompts, mask, state.initial_mask))
-        return self.mask
+        return mask
 
     def set_initial_mask(self, mask: np.ndarray) -> np.ndarray:
         """Start the current object from an existing mask (e.g. a label being corrected)."""

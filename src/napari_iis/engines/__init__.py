@@ -5,15 +5,26 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .base import Engine, EngineCapabilities, EngineRequest
+from .network.engine import packaged_weights
 from .random_walker import RandomWalkerEngine
 from .watershed import WatershedEngine
 
 DEFAULT_ENGINE = "watershed"
 
+
+def _network_engine(refine: bool = True) -> Engine:
+    from .network.engine import NetworkEngine
+
+    return NetworkEngine(refine=refine)
+
+
 _FACTORIES: dict[str, Callable[[], Engine]] = {
     "random_walker": RandomWalkerEngine,
     "watershed": WatershedEngine,
 }
+if packaged_weights().is_file():
+    _FACTORIES["network"] = _network_engine
+    _FACTORIES["network_coarse"] = lambda: _network_engine(refine=False)
 
 
 def available_engines() -> tuple[str, ...]:

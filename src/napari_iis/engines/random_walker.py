@@ -22,10 +22,7 @@ class RandomWalkerEngine(SeededEngine):
     """
 
     name = "random_walker"
-    # The crop border seeds the background; a walker needs it well away from the object.
-    capabilities = EngineCapabilities(
-        ndims=frozenset({2, 3}), input_size_2d=160, input_size_3d=48, crop_expansion=3.0
-    )
+    capabilities = EngineCapabilities(ndims=frozenset({2, 3}), input_size_2d=160, input_size_3d=48)
 
     def __init__(self, beta: float = 130.0, seed_radius: float = 2.0, tolerance: float = 1e-3) -> None:
         self.beta = beta

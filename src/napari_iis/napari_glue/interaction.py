@@ -6,7 +6,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
-from napari.layers import Points
+from napari.layers import Layer, Points
 
 # A press and release within this many screen pixels is a click, not a pan.
 _CLICK_TOLERANCE_PX = 3.0
@@ -23,7 +23,10 @@ class Shortcut:
 SHORTCUTS = (
     Shortcut("click", "positive click (inside the object)"),
     Shortcut("Control-click or right-click", "negative click (outside the object)"),
-    Shortcut("N", "toggle: plain clicks are negative"),
+    Shortcut("N", "toggle: plain clicks (and scribbles) are negative"),
+    Shortcut("C", "click tool"),
+    Shortcut("B", "box tool: drag a rectangle around the object"),
+    Shortcut("S", "scribble tool: paint a stroke over the object (or the background, with N)"),
     Shortcut("Enter", "commit the object to the labels layer"),
     Shortcut("Escape", "discard the current object"),
     Shortcut("Control-Z", "undo the last prompt"),
@@ -57,7 +60,7 @@ def install_click_callback(layer: Points, on_click: ClickHandler, negative_mode:
     layer.mouse_drag_callbacks.append(callback)
 
 
-def bind_keys(layer: Points, actions: dict[str, Callable[[], None]]) -> None:
+def bind_keys(layer: Layer, actions: dict[str, Callable[[], None]]) -> None:
     """Bind ``actions`` (key -> no-argument function) on ``layer`` only."""
     for key, action in actions.items():
         layer.bind_key(key, lambda _layer, action=action: action(), overwrite=True)

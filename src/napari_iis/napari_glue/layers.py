@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from napari.layers import Image, Labels, Points
+from napari.layers import Image, Labels, Points, Shapes
 
-from ..core.prompts import Click, Prompt
+from ..core.prompts import Box, Click, Prompt, Scribble
 
 POSITIVE_COLOR = "#2ecc40"
 NEGATIVE_COLOR = "#ff4136"
+BOX_COLOR = "#ffdc00"
 PROMPTS_LAYER_NAME = "iis prompts"
+SHAPES_LAYER_NAME = "iis boxes and scribbles"
 PREVIEW_LAYER_NAME = "iis current object"
 
 
@@ -47,6 +49,47 @@ def show_clicks(layer: Points, prompts: Sequence[Prompt]) -> None:
     layer.data = data
     layer.features = {"positive": positive}
     layer.face_color = [POSITIVE_COLOR if p else NEGATIVE_COLOR for p in positive] or "white"
+
+
+def make_shapes_layer(image: Image) -> Shapes:
+    """A Shapes layer aligned with ``image`` for box (rectangle) and scribble (path) prompts."""
+    ndim = spatial_ndim(image)
+    return Shapes(
+        ndim=ndim, name=SHAPES_LAYER_NAME, face_color="transparent", edge_color=BOX_COLOR,
+        edge_width=max(1.0, 0.004 * max(image.data.shape[:ndim][-2:])),
+        scale=image.scale[:ndim], translate=image.translate[:ndim],
+    )
+
+
+def shape_to_prompt(shape_type: str, vertices: np.ndarray, positive: bool) -> Prompt | None:
+    """A drawn rectangle as a box, a drawn path or line as a scribble; others are ignored."""
+    vertices = np.asarray(vertices, dtype=float)
+    if shape_type == "rectangle":
+        return Box(tuple(vertices.min(axis=0)), tuple(vertices.max(axis=0)))
+    if shape_type in ("path", "line"):
+        return Scribble(tuple(tuple(v) for v in vertices), positive)
+    return None
+
+
+def show_shapes(layer: Shapes, prompts: Sequence[Prompt]) -> None:
+    """Make the Shapes layer show exactly the session's boxes and scribbles."""
+    shapes, types, colours = [], [], []
+    for prompt in prompts:
+        if isinstance(prompt, Box):
+            low, high = np.asarray(prompt.start), np.asarray(prompt.stop)
+            corners = [low.copy() for _ in range(4)]
+            corners[1][-1], corners[2][-2:], corners[3][-2] = high[-1], high[-2:], high[-2]
+            shapes.append(np.asarray(corners))
+            types.append("rectangle")
+            colours.append(BOX_COLOR)
+        elif isinstance(prompt, Scribble):
+            points = prompt.coordinates()
+            shapes.append(points if len(points) > 1 else np.repeat(points, 2, axis=0))
+            types.append("path")
+            colours.append(POSITIVE_COLOR if prompt.positive else NEGATIVE_COLOR)
+    layer.data = []
+    if shapes:
+        layer.add(shapes, shape_type=types, edge_color=colours)
 
 
 def make_preview_layer(image: Image) -> Labels:

@@ -1,0 +1,1 @@
+"""The interactive network: model, inputs and engine."""

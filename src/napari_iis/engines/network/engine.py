@@ -1,0 +1,67 @@
+"""The trained interactive network as an engine; weights ship inside the package."""
+
+from __future__ import annotations
+
+import os
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+
+from ..base import EngineCapabilities, EngineRequest
+from .inputs import as_rgb, prompt_channels
+
+WEIGHTS_2D = "iisnet_2d.pt"
+
+
+def packaged_weights(name: str = WEIGHTS_2D) -> Path:
+    return Path(str(files(__package__).joinpath("weights", name)))
+
+
+def load_model(path: Path):
+    """The model from a weights file written by ``napari-iis train`` (weights only)."""
+    import torch
+
+    from .model import IISNet, ModelConfig
+
+    if not Path(path).is_file():
+        raise ValueError(
+            f"no network weights at {path}; reinstall napari-iis, or train them with `napari-iis train`"
+        )
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    model = IISNet(ModelConfig.from_dict(payload["config"]))
+    model.load_state_dict({k: v.float() for k, v in payload["state_dict"].items()})
+    return model.eval()
+
+
+class NetworkEngine:
+    """IISNet on the zoom-in crop: image + click maps + previous mask to object logits.
+
+    ``refine=False`` returns the decoder's coarse logits upsampled, without the
+    full-resolution boundary refinement (an ablation: ``network_coarse``).
+    """
+
+    name = "network"
+    capabilities = EngineCapabilities(ndims=frozenset({2}), input_size_2d=256, crop_expansion=1.4)
+
+    def __init__(self, weights: Path | None = None, threads: int | None = None, refine: bool = True) -> None:
+        self.refine = refine
+        if not refine:
+            self.name = "network_coarse"
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        import torch
+
+        available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        torch.set_num_threads(max(1, threads or available))
+        self._torch = torch
+        self.model = load_model(weights or packaged_weights())
+
+    def predict(self, request: EngineRequest) -> np.ndarray:
+        torch = self._torch
+        image = torch.from_numpy(np.ascontiguousarray(as_rgb(request.image)))[None]
+        prompts = torch.from_numpy(prompt_channels(request.prompts, request.previous_mask))[None]
+        with torch.inference_mode():
+            logits, coarse = self.model(image, prompts)
+            if not self.refine:
+                logits = torch.nn.functional.interpolate(coarse, size=logits.shape[-2:], mode="bilinear")
+        return logits[0, 0].numpy().astype(np.float32)

@@ -1,0 +1,1 @@
+"""Training the interactive network with simulated clicks (``napari-iis train``)."""

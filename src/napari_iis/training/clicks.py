@@ -1,0 +1,53 @@
+"""Simulated prompts for training: first prompts, then clicks at the largest error."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from ..core.clicker import next_click
+from ..core.prompts import Box, Click, Prompt, Scribble
+
+
+def _interior_point(rng: np.random.Generator, mask: np.ndarray) -> tuple[float, float]:
+    depth = ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
+    if rng.random() < 0.5:
+        point = np.unravel_index(int(np.argmax(depth)), depth.shape)
+    else:
+        candidates = np.argwhere(depth >= max(1.0, 0.3 * depth.max()))
+        point = candidates[rng.integers(len(candidates))]
+    return float(point[0]), float(point[1])
+
+
+def first_prompts(rng: np.random.Generator, truth: np.ndarray) -> list[Prompt]:
+    """A click (mostly), a box or a scribble on the object; sometimes extra clicks."""
+    if not truth.any():
+        return []
+    kind = rng.choice(3, p=[0.75, 0.15, 0.10])
+    points = np.argwhere(truth)
+    if kind == 1:
+        low, high = points.min(axis=0), points.max(axis=0)
+        jitter = rng.normal(0, 0.04 * (high - low + 1), (2, 2))
+        limit = np.asarray(truth.shape) - 1
+        start = np.clip(low + jitter[0], 0, limit)
+        stop = np.clip(high + jitter[1], 0, limit)
+        if np.all(np.abs(stop - start) >= 1):
+            return [Box(tuple(start), tuple(stop))]
+    if kind == 2:
+        stroke = [_interior_point(rng, truth) for _ in range(rng.integers(2, 5))]
+        stroke.sort()
+        return [Scribble(tuple(stroke), positive=True)]
+    prompts: list[Prompt] = [Click(_interior_point(rng, truth), True)]
+    for _ in range(rng.integers(0, 3) if rng.random() < 0.3 else 0):
+        prompts.append(Click(_interior_point(rng, truth), True))
+    background = ndimage.binary_dilation(truth, iterations=8) & ~truth
+    for _ in range(rng.integers(1, 3) if rng.random() < 0.3 and background.any() else 0):
+        candidates = np.argwhere(background)
+        y, x = candidates[rng.integers(len(candidates))]
+        prompts.append(Click((float(y), float(x)), False))
+    return prompts
+
+
+def corrective_click(truth: np.ndarray, prediction: np.ndarray, ignore: np.ndarray, prompts: list[Prompt]) -> Click | None:
+    clicked = [tuple(int(round(c)) for c in p.position) for p in prompts if isinstance(p, Click)]
+    return next_click(truth, prediction, ignore, clicked)

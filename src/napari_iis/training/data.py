@@ -1,0 +1,145 @@
+"""Training images in memory, object crops, augmentation and procedural shapes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+from ..core.datasets import IGNORE_LABEL, image_label_pairs, read_image, read_names
+from ..core.image import ImageSource
+
+TRAIN_SETS = ("coco_mval", "ecssd", "duts_tr", "dsb2018_nuclei", "isbi2012_em")
+IGNORE = -1
+MIN_OBJECT_AREA = 64
+
+
+@dataclass
+class TrainImage:
+    """An image normalised as the session does (uint8, H×W×3) with its objects."""
+
+    image: np.ndarray
+    labels: np.ndarray  # int32, IGNORE where the ground truth is void
+    objects: list[tuple[int, tuple[slice, slice]]]
+    source: str
+
+
+def normalised_rgb(image: np.ndarray) -> np.ndarray:
+    """The image as the session hands it to an engine, as uint8 RGB."""
+    source = ImageSource(image)
+    scaled = source.read(tuple(slice(0, n) for n in source.spatial_shape))
+    if scaled.shape[0] != 3:
+        scaled = np.repeat(scaled.mean(axis=0, keepdims=True), 3, axis=0)
+    return (np.moveaxis(scaled, 0, -1) * 255 + 0.5).astype(np.uint8)
+
+
+def find_objects(labels: np.ndarray) -> list[tuple[int, tuple[slice, slice]]]:
+    objects = []
+    for index, box in enumerate(ndimage.find_objects(np.clip(labels, 0, None)), start=1):
+        if box is not None and np.count_nonzero(labels[box] == index) >= MIN_OBJECT_AREA:
+            objects.append((index, box))
+    return objects
+
+
+def validation_names(splits_dir: Path, dataset: str) -> set[str]:
+    path = Path(splits_dir) / f"val_{dataset}.txt"
+    return read_names(path) if path.is_file() else set()
+
+
+def load_training_images(
+    data_root: Path,
+    splits_dir: Path,
+    sets: Iterable[str] = TRAIN_SETS,
+    progress: Callable[[Iterable], Iterable] = lambda items: items,
+) -> list[TrainImage]:
+    """Every training image of ``sets`` (validation names excluded), normalised, in memory."""
+    pairs = []
+    for dataset in sets:
+        excluded = validation_names(splits_dir, dataset)
+        pairs += [(dataset, i, l) for i, l in image_label_pairs(Path(data_root) / "2d" / dataset) if i.stem not in excluded]
+    images = []
+    for dataset, image_path, label_path in progress(pairs):
+        labels = read_image(label_path).astype(np.int32)
+        labels[labels == IGNORE_LABEL] = IGNORE
+        objects = find_objects(labels)
+        if objects:
+            images.append(TrainImage(normalised_rgb(read_image(image_path)), labels, objects, dataset))
+    return images
+
+
+def procedural_image(rng: np.random.Generator, size: int = 192) -> TrainImage:
+    """Blobs, rings and bars (some touching) on a textured background, with noise and blur."""
+    labels = np.zeros((size, size), np.int32)
+    grid = np.indices((size, size), dtype=np.float32)
+    background = ndimage.gaussian_filter(rng.random((size, size)), rng.uniform(2, 12))
+    background = (background - background.min()) / (np.ptp(background) + 1e-6)
+    image = rng.uniform(0.0, 0.5) + rng.uniform(0.05, 0.3) * background
+    colour_shift = rng.uniform(-0.2, 0.2, 3)
+    for label_id in range(1, rng.integers(2, 9)):
+        cy, cx = rng.uniform(0.1, 0.9, 2) * size
+        ry, rx = rng.uniform(0.04, 0.25, 2) * size
+        angle = rng.uniform(0, np.pi)
+        dy, dx = grid[0] - cy, grid[1] - cx
+        u = (dy * np.cos(angle) + dx * np.sin(angle)) / ry
+        v = (-dy * np.sin(angle) + dx * np.cos(angle)) / rx
+        wobble = 1 + 0.15 * np.sin(rng.integers(2, 7) * np.arctan2(v, u) + rng.uniform(0, 6))
+        shape = u**2 + v**2 <= wobble**2
+        if rng.random() < 0.2:  # a ring
+            shape &= u**2 + v**2 >= (0.6 * wobble) ** 2
+        labels[shape] = label_id
+        image = np.where(shape, rng.uniform(0.3, 1.0) + 0.1 * rng.standard_normal() * background, image)
+    image = ndimage.gaussian_filter(image, rng.uniform(0.3, 1.5)) + rng.normal(0, rng.uniform(0.01, 0.08), (size, size))
+    rgb = np.clip(image[..., None] + colour_shift * (rng.random() < 0.5), 0, 1)
+    return TrainImage((rgb * 255).astype(np.uint8), labels, find_objects(labels), "procedural")
+
+
+@dataclass
+class Crop:
+    image: np.ndarray  # float32 (3, S, S) in [0, 1]
+    truth: np.ndarray  # bool (S, S)
+    ignore: np.ndarray  # bool (S, S)
+
+
+def _resize(array: np.ndarray, size: int, order: int) -> np.ndarray:
+    factors = [size / array.shape[0], size / array.shape[1]] + [1] * (array.ndim - 2)
+    out = ndimage.zoom(array, factors, order=order, mode="nearest", grid_mode=True)
+    return out[:size, :size]
+
+
+def sample_crop(rng: np.random.Generator, item: TrainImage, size: int) -> Crop:
+    """A zoom-in crop around a random object, as the session would take it, augmented."""
+    label_id, box = item.objects[rng.integers(len(item.objects))]
+    height, width = item.labels.shape
+    low = np.array([box[0].start, box[1].start], float)
+    high = np.array([box[0].stop, box[1].stop], float)
+    side = max(float((high - low).max()) * rng.uniform(1.2, 2.4), 24.0)
+    centre = (low + high) / 2 + rng.normal(0, 0.08 * side, 2)
+    side = int(min(side, height, width))
+    start = np.clip(np.round(centre - side / 2).astype(int), 0, [height - side, width - side])
+    window = (slice(start[0], start[0] + side), slice(start[1], start[1] + side))
+    labels = item.labels[window]
+    image = item.image[window].astype(np.float32) / 255
+    if side != size:
+        smooth = max(0.0, (side / size - 1) / 2)
+        if smooth > 0:
+            image = ndimage.gaussian_filter(image, (smooth, smooth, 0))
+        image = _resize(image, size, 1)
+        truth = _resize((labels == label_id).astype(np.float32), size, 1) > 0.5
+        ignore = _resize((labels == IGNORE).astype(np.float32), size, 0) > 0.5
+    else:
+        truth, ignore = labels == label_id, labels == IGNORE
+    image = np.moveaxis(image, -1, 0)
+    # augmentation: flips, transposes, contrast, gamma, brightness, gray
+    if rng.random() < 0.5:
+        image, truth, ignore = image[:, ::-1], truth[::-1], ignore[::-1]
+    if rng.random() < 0.5:
+        image, truth, ignore = image[:, :, ::-1], truth[:, ::-1], ignore[:, ::-1]
+    if rng.random() < 0.5:
+        image, truth, ignore = image.transpose(0, 2, 1), truth.T, ignore.T
+    image = np.clip(image * rng.uniform(0.8, 1.2) + rng.uniform(-0.1, 0.1), 0, 1) ** rng.uniform(0.75, 1.33)
+    if rng.random() < 0.1:
+        image = np.repeat(image.mean(axis=0, keepdims=True), 3, axis=0)
+    return Crop(np.ascontiguousarray(image, np.float32), np.ascontiguousarray(truth), np.ascontiguousarray(ignore))

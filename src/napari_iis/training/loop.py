@@ -1,0 +1,173 @@
+"""The resumable training loop: iterative simulated clicks, BCE + soft Dice."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..engines.network.inputs import prompt_channels
+from ..engines.network.model import IISNet, ModelConfig
+from .clicks import corrective_click, first_prompts
+from .data import TRAIN_SETS, Crop, TrainImage, load_training_images, procedural_image, sample_crop
+
+SOURCE_WEIGHTS = {"natural": 0.45, "dsb2018_nuclei": 0.2, "isbi2012_em": 0.15, "procedural": 0.2}
+NATURAL = ("coco_mval", "ecssd", "duts_tr")
+
+
+@dataclass
+class TrainConfig:
+    data_root: str
+    splits_dir: str
+    out_dir: str
+    steps: int = 20000
+    batch: int = 16
+    size: int = 160
+    lr: float = 2e-3
+    max_corrections: int = 3
+    seed: int = 0
+    threads: int = 2
+    device: str = "auto"
+    checkpoint_every: int = 200
+    sets: tuple[str, ...] = TRAIN_SETS
+
+
+def _log(out_dir: Path, record: dict) -> None:
+    with open(out_dir / "train.log", "a") as handle:
+        handle.write(json.dumps(record) + "\n")
+
+
+def _pools(images: list[TrainImage]) -> dict[str, list[TrainImage]]:
+    pools: dict[str, list[TrainImage]] = {"natural": [], "dsb2018_nuclei": [], "isbi2012_em": []}
+    for item in images:
+        pools["natural" if item.source in NATURAL else item.source].append(item)
+    return {name: pool for name, pool in pools.items() if pool}
+
+
+def sample_batch(rng: np.random.Generator, pools: dict[str, list[TrainImage]], batch: int, size: int) -> list[Crop]:
+    names = [n for n in SOURCE_WEIGHTS if n in pools or n == "procedural"]
+    weights = np.asarray([SOURCE_WEIGHTS[n] for n in names])
+    crops = []
+    while len(crops) < batch:
+        source = names[rng.choice(len(names), p=weights / weights.sum())]
+        item = procedural_image(rng) if source == "procedural" else pools[source][rng.integers(len(pools[source]))]
+        crop = sample_crop(rng, item, size)
+        if crop.truth.sum() >= 16:
+            crops.append(crop)
+    return crops
+
+
+def loss_terms(torch, logits, coarse, truth, valid):
+    """BCE + soft Dice on the refined logits, BCE on the coarse ones; void pixels ignored."""
+    F = torch.nn.functional
+    bce = (F.binary_cross_entropy_with_logits(logits, truth, reduction="none") * valid).sum() / valid.sum().clamp(min=1)
+    probability = torch.sigmoid(logits) * valid
+    intersection = (probability * truth).sum(dim=(1, 2, 3))
+    dice = 1 - (2 * intersection + 1) / (probability.sum(dim=(1, 2, 3)) + (truth * valid).sum(dim=(1, 2, 3)) + 1)
+    small_truth = F.adaptive_avg_pool2d(truth, coarse.shape[-2:])
+    small_valid = F.adaptive_avg_pool2d(valid, coarse.shape[-2:])
+    coarse_bce = (F.binary_cross_entropy_with_logits(coarse, small_truth, reduction="none") * small_valid).mean()
+    return bce + dice.mean() + 0.4 * coarse_bce
+
+
+def train(config: TrainConfig, progress: Callable[[Iterable], Iterable] = lambda items: items) -> Path:
+    """Train (or resume) and write ``out_dir/iisnet_2d.pt``; returns its path."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    import torch
+
+    torch.set_num_threads(config.threads)
+    device = torch.device("cuda" if config.device == "auto" and torch.cuda.is_available()
+                          else ("cpu" if config.device == "auto" else config.device))
+    out_dir = Path(config.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint_path = out_dir / "checkpoint.pt"
+
+    model = IISNet(ModelConfig()).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=1e-4)
+    step = 0
+    rng = np.random.default_rng(config.seed)
+    torch.manual_seed(config.seed)
+    if checkpoint_path.is_file():
+        state = torch.load(checkpoint_path, map_location=device, weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step = int(state["step"])
+        rng = np.random.default_rng([config.seed, step])
+        _log(out_dir, {"event": "resumed", "step": step})
+    else:
+        (out_dir / "config.json").write_text(json.dumps(asdict(config), indent=1))
+
+    pools = _pools(load_training_images(Path(config.data_root), Path(config.splits_dir), config.sets, progress))
+    _log(out_dir, {"event": "data", "images": {k: len(v) for k, v in pools.items()}, "device": str(device)})
+
+    def schedule(current: int) -> float:
+        warmup = 200
+        if current < warmup:
+            return config.lr * (current + 1) / warmup
+        return config.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, current / config.steps)))
+
+    def forward(crops: list[Crop], prompts: list[list], previous: np.ndarray):
+        image = torch.from_numpy(np.stack([c.image for c in crops])).to(device)
+        maps = torch.from_numpy(np.stack([prompt_channels(p, m) for p, m in zip(prompts, previous)])).to(device)
+        return model(image, maps)
+
+    bar = progress(range(step, config.steps))
+    started, seen, running = time.time(), 0, 0.0
+    for step in bar:
+        crops = sample_batch(rng, pools, config.batch, config.size)
+        prompts = [first_prompts(rng, c.truth) for c in crops]
+        previous = np.zeros((len(crops), config.size, config.size), np.float32)
+        corrections = int(rng.integers(0, config.max_corrections + 1))
+        if corrections:
+            model.eval()
+            with torch.no_grad():
+                for _ in range(corrections):
+                    predicted = (forward(crops, prompts, previous)[0][:, 0] > 0).cpu().numpy()
+                    for crop, sample_prompts, prediction in zip(crops, prompts, predicted):
+                        click = corrective_click(crop.truth, prediction, crop.ignore, sample_prompts)
+                        if click is not None:
+                            sample_prompts.append(click)
+                    previous = predicted.astype(np.float32)
+            model.train()
+        for group in optimizer.param_groups:
+            group["lr"] = schedule(step)
+        logits, coarse = forward(crops, prompts, previous)
+        truth = torch.from_numpy(np.stack([c.truth for c in crops])[:, None].astype(np.float32)).to(device)
+        valid = torch.from_numpy(~np.stack([c.ignore for c in crops])[:, None]).float().to(device)
+        loss = loss_terms(torch, logits, coarse, truth, valid)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        running += loss.item()
+        seen += 1
+        if (step + 1) % 50 == 0:
+            with torch.no_grad():
+                predicted = logits > 0
+                iou = ((predicted & (truth > 0)).sum() / ((predicted | (truth > 0)).sum()).clamp(min=1)).item()
+            _log(out_dir, {"step": step + 1, "loss": running / seen, "batch_iou": iou,
+                           "lr": schedule(step), "s_per_step": (time.time() - started) / seen})
+            running, seen, started = 0.0, 0, time.time()
+        if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
+            save_checkpoint(torch, checkpoint_path, model, optimizer, step + 1)
+            export_weights(torch, model, out_dir / "iisnet_2d.pt", step + 1)
+    return out_dir / "iisnet_2d.pt"
+
+
+def save_checkpoint(torch, path: Path, model, optimizer, step: int) -> None:
+    temporary = path.with_suffix(".tmp")
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step}, temporary)
+    temporary.replace(path)
+
+
+def export_weights(torch, model: IISNet, path: Path, step: int) -> None:
+    """Half-precision weights with the model's config: what ships in the package."""
+    state = {k: (v.half() if v.is_floating_point() else v).cpu() for k, v in model.state_dict().items()}
+    temporary = path.with_suffix(".tmp")
+    torch.save({"config": model.config.to_dict(), "state_dict": state, "steps": step}, temporary)
+    temporary.replace(path)
