@@ -16,7 +16,7 @@ def test_npe2_discovers_the_installed_plugin():
     manifest = manager.get_manifest("napari-iis")
     contributions = manifest.contributions
     assert [w.display_name for w in contributions.widgets] == ["Interactive segmentation"]
-    assert {s.key for s in contributions.sample_data} == {"nuclei", "histology"}
+    assert {s.key for s in contributions.sample_data} == {"nuclei", "histology", "abdomen_ct"}
 
 
 def test_npe2_validates_the_manifest():
@@ -72,3 +72,13 @@ def test_the_built_wheel_carries_the_manifest_and_npe2_finds_it(tmp_path):
     validate = subprocess.run([sys.executable, "-m", "npe2", "validate", "napari-iis"],
                               capture_output=True, text=True, env=env)
     assert validate.returncode == 0 and "valid" in validate.stdout, validate.stdout + validate.stderr
+
+
+def test_ct_sample_has_its_spacing():
+    from napari_iis.sample_data import abdomen_ct, load_ct
+
+    (volume, meta, kind), = abdomen_ct()
+    assert kind == "image" and volume.shape == (30, 101, 122) and volume.dtype == np.int16
+    assert meta["scale"] == (3.0, 3.0, 3.0)
+    _, labels, spacing = load_ct()
+    assert labels.shape == volume.shape and labels.max() > 10 and spacing == (3.0, 3.0, 3.0)

@@ -188,3 +188,28 @@ def test_box_then_negative_scribble_from_the_shapes_layer(viewer_and_widget, qtb
     wait_idle(qtbot, widget)
     assert list(widget.shapes_layer.shape_type) == ["rectangle"]
     assert np.array_equal(widget.preview_layer.data > 0, boxed)
+
+
+def test_correcting_an_existing_label(viewer_and_widget, qtbot):
+    viewer, start = viewer_and_widget
+    image, truth = disk_image()
+    layer, widget = start(image)
+    existing = np.zeros(truth.shape, np.uint32)
+    half = truth.copy()
+    half[:, 60:] = False
+    existing[half] = 7
+    existing[2:6, 2:6] = 3  # another object, untouched
+    target = viewer.add_labels(existing, name="cells")
+    widget.labels_combo.setCurrentText("cells")
+    widget.edit_label(7)
+    wait_idle(qtbot, widget)
+    assert np.array_equal(widget.preview_layer.data > 0, half)
+    click(viewer, layer, (48, 72))  # the missing half
+    wait_idle(qtbot, widget)
+    widget.commit()
+    wait_idle(qtbot, widget)
+    data = np.asarray(target.data)
+    assert iou(truth, data == 7) > iou(truth, half) and iou(truth, data == 7) > 0.8
+    assert (data == 3).sum() == 16 and data.max() == 7
+    target.undo()  # one step of napari's history restores the old object
+    assert np.array_equal(np.asarray(target.data), existing)

@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", help="open napari with sample data and the segmentation widget")
-    demo.add_argument("--sample", default="nuclei", choices=["nuclei", "histology"], help="sample image to open")
+    demo.add_argument("--sample", default="nuclei", choices=["nuclei", "histology", "ct"], help="sample image to open")
     demo.add_argument("--no-event-loop", action="store_true", help="build the viewer and return (for tests)")
     demo.set_defaults(run=_run_demo)
 

@@ -14,6 +14,7 @@ from qtpy.QtWidgets import (
     QGridLayout,
     QLabel,
     QPushButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -52,6 +53,7 @@ class SegmentationWidget(QWidget):
         self.shapes_layer = None
         self.preview_layer: Labels | None = None
         self._showing_shapes = False
+        self.editing_label: int | None = None
         self.negative_mode = False
         self._engines: dict[str, Engine] = {}
         self.last_report: WorkerReport | None = None
@@ -75,6 +77,9 @@ class SegmentationWidget(QWidget):
         self.click_button = QPushButton("Clicks (C)")
         self.box_button = QPushButton("Box (B)")
         self.scribble_button = QPushButton("Scribble (S)")
+        self.edit_spin = QSpinBox()
+        self.edit_spin.setRange(1, 2**31 - 1)
+        self.edit_button = QPushButton("Edit label")
         self.status = QLabel("choose an image and press Start")
         self.status.setWordWrap(True)
 
@@ -100,6 +105,11 @@ class SegmentationWidget(QWidget):
         layout.addLayout(tools)
         layout.addWidget(self.negative_check)
         layout.addLayout(buttons)
+        edit = QGridLayout()
+        edit.addWidget(QLabel("correct label"), 0, 0)
+        edit.addWidget(self.edit_spin, 0, 1)
+        edit.addWidget(self.edit_button, 0, 2)
+        layout.addLayout(edit)
         layout.addWidget(self.status)
         layout.addWidget(shortcuts)
         layout.addStretch()
@@ -110,6 +120,7 @@ class SegmentationWidget(QWidget):
         self.undo_button.clicked.connect(self.undo)
         self.redo_button.clicked.connect(self.redo)
         self.negative_check.toggled.connect(self._set_negative_mode)
+        self.edit_button.clicked.connect(lambda: self.edit_label())
         self.click_button.clicked.connect(self.click_mode)
         self.box_button.clicked.connect(lambda: self.shape_mode("add_rectangle"))
         self.scribble_button.clicked.connect(lambda: self.shape_mode("add_path"))
@@ -225,10 +236,27 @@ class SegmentationWidget(QWidget):
         """A box or scribble (or click) prompt, in the image's data coordinates."""
         self.worker.submit("prompt", prompt)
 
+    def edit_label(self, label_id: int | None = None) -> None:
+        """Refine an existing object of the target labels layer: its mask seeds the session."""
+        labels = self._layer(self.labels_combo.currentText(), Labels)
+        label_id = int(label_id or self.edit_spin.value())
+        if labels is None:
+            show_warning("napari-iis: choose the labels layer that holds the object to correct")
+            return
+        mask = np.asarray(labels.data) == label_id
+        if not mask.any():
+            show_warning(f"napari-iis: label {label_id} is not in '{labels.name}'")
+            return
+        self.editing_label = label_id
+        self.worker.submit("initial_mask", mask)
+        self.click_mode()
+        self.status.setText(f"correcting label {label_id}: click to refine, Enter to save")
+
     def commit(self) -> None:
         self.worker.submit("commit")
 
     def discard(self) -> None:
+        self.editing_label = None
         self.worker.submit("reset")
 
     def undo(self) -> None:
@@ -290,13 +318,15 @@ class SegmentationWidget(QWidget):
         return layer
 
     def _write_committed(self, mask: np.ndarray) -> None:
-        if not mask.any():
+        editing, self.editing_label = self.editing_label, None
+        if not mask.any() and editing is None:
             show_info("napari-iis: nothing to commit, the object is empty")
             return
         labels = self._target_labels()
-        label_id = next_free_label(labels)
+        label_id = editing if editing is not None else next_free_label(labels)
         try:
-            written = write_object(labels, mask, label_id, overwrite=self.overwrite_check.isChecked())
+            written = write_object(labels, mask, label_id, overwrite=self.overwrite_check.isChecked(),
+                                   replace=editing is not None)
         except ValueError as error:
             show_error(f"napari-iis: {error}")
             return

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..sample_data import histology, nuclei
+from ..sample_data import abdomen_ct, histology, nuclei
+
+SAMPLES = {"nuclei": nuclei, "histology": histology, "ct": abdomen_ct}
 
 PLUGIN_NAME = "napari-iis"
 WIDGET_NAME = "Interactive segmentation"
@@ -14,7 +16,7 @@ def open_demo(sample: str = "nuclei", run: bool = True) -> Any:
     import napari
 
     viewer = napari.Viewer(title="napari-iis demo")
-    (data, kwargs, _), = (nuclei if sample == "nuclei" else histology)()
+    (data, kwargs, _), = SAMPLES[sample]()
     viewer.add_image(data, **kwargs)
     _, widget = viewer.window.add_plugin_dock_widget(PLUGIN_NAME, WIDGET_NAME)
     widget.start(viewer.layers[kwargs["name"]])

@@ -106,16 +106,25 @@ def next_free_label(labels: Labels) -> int:
     return int(np.asarray(labels.data).max()) + 1
 
 
-def write_object(labels: Labels, mask: np.ndarray, label_id: int, overwrite: bool = False) -> int:
-    """Write ``mask`` as ``label_id`` through the layer's own undo history.
+def write_object(
+    labels: Labels, mask: np.ndarray, label_id: int, overwrite: bool = False, replace: bool = False
+) -> int:
+    """Write ``mask`` as ``label_id`` in one step of the layer's own undo history.
 
-    Pixels of other objects are kept unless ``overwrite``. Returns the pixels written.
+    Pixels of other objects are kept unless ``overwrite``; with ``replace`` the pixels of
+    ``label_id`` outside ``mask`` are cleared (an edited object). Returns pixels changed.
     """
     if mask.shape != labels.data.shape:
         raise ValueError(f"the mask of shape {mask.shape} does not fit the labels layer {labels.data.shape}")
-    target = mask & (np.asarray(labels.data) == 0) if not overwrite else mask
-    indices = np.nonzero(target)
+    if label_id > np.iinfo(labels.data.dtype).max if labels.data.dtype.kind in "iu" else False:
+        raise ValueError(f"label {label_id} does not fit the labels layer's {labels.data.dtype}")
+    current = np.asarray(labels.data)
+    writable = mask if overwrite else mask & ((current == 0) | (current == label_id))
+    cleared = (current == label_id) & ~mask if replace else np.zeros_like(mask)
+    changed = (writable & (current != label_id)) | cleared
+    indices = np.nonzero(changed)
     if len(indices[0]) == 0:
         return 0
-    labels.data_setitem(indices, label_id)
+    values = np.where(writable[indices], label_id, 0).astype(current.dtype)
+    labels.data_setitem(indices, values)
     return int(len(indices[0]))

@@ -1,4 +1,8 @@
-"""Sample images shipped with the plugin (Data Science Bowl 2018 nuclei, CC0)."""
+"""Sample images shipped with the plugin.
+
+Nuclei: Data Science Bowl 2018 (CC0). Abdominal CT: TotalSegmentator's test data
+(Apache-2.0), 3 mm voxels, labels are model output.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import numpy as np
 
 
 SOURCE = "Data Science Bowl 2018, stage 1 (fixed masks), CC0"
+CT_SOURCE = "TotalSegmentator test data, Apache-2.0 (labels are model output)"
 
 
 def _read(name: str) -> np.ndarray:
@@ -35,3 +40,19 @@ def histology() -> list[tuple[Any, dict[str, Any], str]]:
     """Stained tissue nuclei (256 × 320, RGB)."""
     image, _ = load_sample("histology")
     return [(image, {"name": "histology nuclei (DSB 2018)", "rgb": True, "metadata": {"source": SOURCE}}, "image")]
+
+
+def load_ct() -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]]:
+    """The abdominal CT volume (z, y, x, int16 HU), its organ labels and voxel spacing (mm)."""
+    with files(__name__).joinpath("abdomen_ct.npz").open("rb") as handle:
+        archive = np.load(handle)
+        spacing = tuple(float(s) for s in archive["spacing"])
+        return archive["image"], archive["labels"].astype(np.int32), spacing  # type: ignore[return-value]
+
+
+def abdomen_ct() -> list[tuple[Any, dict[str, Any], str]]:
+    """Abdominal CT (30 × 101 × 122 at 3 mm), shown with a soft-tissue window."""
+    image, _, spacing = load_ct()
+    meta = {"name": "abdomen CT", "scale": spacing, "contrast_limits": (-160, 240), "colormap": "gray",
+            "metadata": {"source": CT_SOURCE}}
+    return [(image, meta, "image")]
