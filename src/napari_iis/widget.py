@@ -19,6 +19,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from .core.mask import SparseMask
 from .core.session import InteractiveSession
 from .engines import DEFAULT_ENGINE, Engine, available_engines, create_engine
 from .napari_glue.interaction import SHORTCUTS, bind_keys, install_click_callback
@@ -29,6 +30,7 @@ from .napari_glue.layers import (
     next_free_label,
     shape_to_prompt,
     show_clicks,
+    show_mask,
     show_shapes,
     spatial_ndim,
     write_object,
@@ -54,6 +56,7 @@ class SegmentationWidget(QWidget):
         self.preview_layer: Labels | None = None
         self._showing_shapes = False
         self.editing_label: int | None = None
+        self._shown_mask: SparseMask | None = None
         self.negative_mode = False
         self._engines: dict[str, Engine] = {}
         self.last_report: WorkerReport | None = None
@@ -162,6 +165,7 @@ class SegmentationWidget(QWidget):
         self.image_layer = image_layer
         self.image_combo.setCurrentText(image_layer.name)
         self.preview_layer = self.viewer.add_layer(make_preview_layer(image_layer))
+        self._shown_mask = None
         self.shapes_layer = self.viewer.add_layer(make_shapes_layer(image_layer))
         self.shapes_layer.events.data.connect(self._on_shape_drawn)
         self.prompt_layer = self.viewer.add_layer(make_prompt_layer(image_layer))
@@ -285,7 +289,8 @@ class SegmentationWidget(QWidget):
     def _show_current(self, report: WorkerReport) -> None:
         assert self.preview_layer is not None
         if report.mask is not None:
-            self.preview_layer.data = report.mask.to_dense().astype(np.uint8)
+            show_mask(self.preview_layer, report.mask, self._shown_mask)
+            self._shown_mask = report.mask
         if self.prompt_layer is not None:
             show_clicks(self.prompt_layer, report.prompts)
         if self.shapes_layer is not None:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from napari.layers import Image, Labels, Points, Shapes
 
+from ..core.mask import SparseMask
 from ..core.prompts import Box, Click, Prompt, Scribble
 
 POSITIVE_COLOR = "#2ecc40"
@@ -100,6 +101,25 @@ def make_preview_layer(image: Image) -> Labels:
         scale=image.scale[:ndim], translate=image.translate[:ndim],
     )
     return layer
+
+
+def show_mask(layer: Labels, mask: SparseMask, shown: SparseMask | None) -> None:
+    """Update ``layer`` from the mask ``shown`` to ``mask``, touching only changed pixels.
+
+    ``data_setitem`` refreshes just that region on screen, so a 4096² preview costs the
+    GUI thread the size of the object, not of the image.
+    """
+    boxes = [box for box in (mask.bbox(), shown.bbox() if shown is not None else None) if box is not None]
+    if not boxes:
+        return
+    low = np.min([box[0] for box in boxes], axis=0)
+    high = np.max([box[1] for box in boxes], axis=0) + 1
+    region = tuple(slice(int(a), int(b)) for a, b in zip(low, high))
+    wanted = mask.read(region).astype(layer.data.dtype)
+    changed = np.nonzero(wanted != np.asarray(layer.data[region]))
+    if len(changed[0]):
+        indices = tuple(index + r.start for index, r in zip(changed, region))
+        layer.data_setitem(indices, wanted[changed])
 
 
 def next_free_label(labels: Labels) -> int:

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The validation table of docs/benchmarks.md: every engine on the held-out split.
+#   bash benchmarks/validation.sh "network watershed random_walker" [OUT] [MAX_OBJECTS]
+# Objects per set are a fixed random sample (seed 0) of at most MAX_OBJECTS (default 300).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ENGINES=${1:-"network watershed"}
+OUT=${2:-docs/results}
+MAX_OBJECTS=${3:-300}
+DATA=${NAPARI_IIS_DATA:-../shared/data}
+mkdir -p "$OUT"
+for engine in $ENGINES; do
+  napari-iis evaluate "$DATA/2d/duts_te" --engine "$engine" --max-objects "$MAX_OBJECTS" --json "$OUT/duts_te_$engine.json"
+  for set in coco_mval dsb2018_nuclei isbi2012_em; do
+    napari-iis evaluate "$DATA/2d/$set" --engine "$engine" --split "splits/val_$set.txt" \
+      --max-objects "$MAX_OBJECTS" --json "$OUT/${set}_$engine.json"
+  done
+done
