@@ -315,6 +315,7 @@ class SegmentationWidget(QWidget):
         layer = self.viewer.add_labels(
             np.zeros(shape, dtype=np.uint32), name=LABELS_LAYER_NAME,
             scale=self.image_layer.scale[:ndim], translate=self.image_layer.translate[:ndim],
+            metadata=dict(self.image_layer.metadata),  # e.g. a NIfTI affine, for saving on its grid
         )
         self._refresh_layer_choices()
         self.labels_combo.setCurrentText(layer.name)

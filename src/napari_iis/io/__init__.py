@@ -1,0 +1,1 @@
+"""Reading and writing medical and microscopy volumes (headless)."""

@@ -1,0 +1,56 @@
+"""NIfTI volumes as (z, y, x) arrays with their spacing and affine, and back.
+
+Voxels are never reordered beyond swapping the axis order (x, y, z) to (z, y, x), so a
+label volume written with the image's affine lies on exactly the image's grid for 3D
+Slicer and ITK-SNAP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+SUFFIXES = (".nii", ".nii.gz")
+
+
+@dataclass(frozen=True)
+class Volume:
+    data: np.ndarray  # (z, y, x)
+    spacing: tuple[float, float, float]  # (z, y, x) in mm
+    affine: np.ndarray  # 4x4, voxel (x, y, z) index to world (RAS mm), as in the file
+
+
+def is_nifti(path: str | Path) -> bool:
+    return str(path).lower().endswith(SUFFIXES)
+
+
+def read_nifti(path: str | Path) -> Volume:
+    import nibabel as nib
+
+    image = nib.load(str(path))
+    if len(image.shape) != 3:
+        raise ValueError(f"{path} has {len(image.shape)} axes; napari-iis reads 3D NIfTI volumes")
+    data = np.asanyarray(image.dataobj)  # the file's own dtype: int16 CT stays int16
+    zooms = tuple(float(z) for z in image.header.get_zooms()[:3])
+    return Volume(np.transpose(data, (2, 1, 0)), (zooms[2], zooms[1], zooms[0]), np.asarray(image.affine, float))
+
+
+def write_nifti(path: str | Path, data: np.ndarray, affine: np.ndarray | None = None,
+                spacing: tuple[float, ...] | None = None) -> Path:
+    """Write a (z, y, x) volume; ``affine`` (from the image) or else ``spacing`` sets the grid."""
+    import nibabel as nib
+
+    if data.ndim != 3:
+        raise ValueError(f"a NIfTI volume needs 3 axes (z, y, x), got shape {data.shape}")
+    if affine is None:
+        z, y, x = spacing or (1.0, 1.0, 1.0)
+        affine = np.diag([x, y, z, 1.0])
+    array = np.transpose(np.asarray(data), (2, 1, 0))
+    if array.dtype.kind in "iub" and array.max(initial=0) <= np.iinfo(np.uint16).max:
+        array = array.astype(np.uint16 if array.max(initial=0) > 255 else np.uint8)
+    image = nib.Nifti1Image(np.ascontiguousarray(array), np.asarray(affine, float))
+    image.header.set_xyzt_units("mm")
+    nib.save(image, str(path))
+    return Path(path)
