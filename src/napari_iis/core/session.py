@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -14,6 +14,7 @@ from .history import History, ObjectState
 from .image import ChannelAxis, ImageSource
 from .mask import SparseMask
 from .prompts import Box, Click, Prompt, Scribble, prompt_coordinates
+from .propagation import PropagationSettings, PropagationStep, propagation_steps
 
 
 class InteractiveSession:
@@ -43,7 +44,10 @@ class InteractiveSession:
     ) -> None:
         self.image = ImageSource(image, channel_axis=channel_axis, spacing=spacing)
         self.engine: Engine = resolve_engine(engine)
-        if self.image.ndim not in self.engine.capabilities.ndims:
+        supported = set(self.engine.capabilities.ndims)
+        if self.image.ndim == 3 and 2 in supported:
+            supported.add(3)  # a 2D engine segments a volume slice by slice
+        if self.image.ndim not in supported:
             raise ValueError(
                 f"engine {self.engine.name!r} segments {sorted(self.engine.capabilities.ndims)}D "
                 f"images, not {self.image.ndim}D; choose another engine"
@@ -144,6 +148,36 @@ class InteractiveSession:
         self._history = History(ObjectState((), sparse, sparse))
         return self.mask
 
+    # -- volumes -----------------------------------------------------------------------
+    def propagate(
+        self,
+        plane: int | None = None,
+        anchors: Mapping[int, np.ndarray] | None = None,
+        settings: PropagationSettings | None = None,
+        progress: Callable[[Iterator[PropagationStep]], Iterable[PropagationStep]] | None = None,
+    ) -> np.ndarray:
+        """Carry the current object's mask on slice ``plane`` through the volume.
+
+        ``plane`` defaults to the slice of the last prompt. ``anchors`` maps slices the
+        user corrected to their masks, which are kept. The 3D result becomes the current
+        mask in one undoable step; ``progress`` may wrap the steps (e.g. ``tqdm``).
+        """
+        if self.ndim != 3:
+            raise ValueError("propagation needs a volume (z, y, x)")
+        if plane is None:
+            if not self.prompts:
+                raise ValueError("segment the object on a slice first, or say which slice to start from")
+            plane = int(round(self.prompts[-1].coordinates()[-1][0]))
+        state = self._history.current
+        start = state.mask.read(self._plane_slices(plane))[0]
+        steps = propagation_steps(self, plane, start, anchors, settings or PropagationSettings())
+        volume = np.zeros(self.shape, dtype=bool)
+        volume[plane] = start
+        for step in progress(steps) if progress is not None else steps:
+            volume[step.plane] = step.mask
+        self._history.push(ObjectState(state.prompts, SparseMask.from_dense(volume), state.initial_mask))
+        return self.mask
+
     # -- history -----------------------------------------------------------------------
     def undo(self) -> np.ndarray:
         """Remove the last prompt; the mask returns to what it was before it."""
@@ -191,23 +225,66 @@ class InteractiveSession:
             )
         return coordinate
 
+    @property
+    def slice_mode(self) -> bool:
+        """True for a volume and an engine that segments one slice at a time."""
+        return self.ndim == 3 and 3 not in self.engine.capabilities.ndims
+
     def _predict(self, prompts: tuple[Prompt, ...], previous: SparseMask) -> SparseMask:
+        if not self.slice_mode:
+            return self._run_engine(prompts, previous, plane=None)
+        planes = {int(round(c[0])) for p in prompts for c in p.coordinates()}
+        if len(planes) != 1:
+            raise ValueError(
+                f"engine {self.engine.name!r} segments one slice at a time: put this object's prompts "
+                f"on one slice (they are on slices {sorted(planes)}), or propagate it to the others"
+            )
+        plane = planes.pop()
+        in_plane = tuple(p.mapped(lambda c: np.asarray(c)[:, 1:]) for p in prompts)
+        prior = SparseMask.from_dense(previous.read(self._plane_slices(plane))[0])
+        mask = self._run_engine(in_plane, prior, plane)
+        return SparseMask.from_patch(self.shape, (plane, *mask.offset), mask.data[np.newaxis])
+
+    def predict_slice(self, plane: int, prior: np.ndarray, prompts: Sequence[Prompt] = ()) -> np.ndarray:
+        """Segment slice ``plane`` of a volume from a 2D ``prior`` mask (and 2D prompts).
+
+        The building block of propagation: the history is untouched.
+        """
+        if self.ndim != 3 or 2 not in self.engine.capabilities.ndims:
+            raise ValueError("predict_slice needs a volume and an engine that segments 2D slices")
+        if not 0 <= plane < self.shape[0]:
+            raise ValueError(f"slice {plane} is outside the volume's {self.shape[0]} slices")
+        mask = self._run_engine(tuple(prompts), SparseMask.from_dense(np.asarray(prior, bool)), plane)
+        return mask.to_dense()
+
+    def _plane_slices(self, plane: int) -> tuple[slice, ...]:
+        return (slice(plane, plane + 1),) + tuple(slice(0, n) for n in self.shape[1:])
+
+    def _run_engine(self, prompts: tuple[Prompt, ...], previous: SparseMask, plane: int | None) -> SparseMask:
+        """Crop, predict and paste back, in the volume or (``plane``) in one of its slices."""
+        ndim = self.ndim if plane is None else 2
+        shape = self.shape if plane is None else self.shape[1:]
+        spacing = self.spacing if plane is None else self.spacing[1:]
         window = plan_window(
-            prompt_coordinates(prompts, self.ndim),
+            prompt_coordinates(prompts, ndim),
             previous.bbox(),
-            self.shape,
-            self.spacing,
-            self.engine.capabilities.input_size(self.ndim),
+            shape,
+            spacing,
+            self.engine.capabilities.input_size(ndim),
             self.crop_policy,
         )
-        image = resample(self.image.read(window.slices), window.target_shape, order=1)
+        if plane is None:
+            crop = self.image.read(window.slices)
+        else:
+            crop = self.image.read((slice(plane, plane + 1), *window.slices))[:, 0]
+        image = resample(crop, window.target_shape, order=1)
         previous_crop = resample(previous.read(window.slices).astype(np.float32), window.target_shape, order=1)
         request = EngineRequest(
             image=image,
             prompts=tuple(p.mapped(window.to_crop) for p in prompts),
             previous_mask=previous_crop,
-            spacing=(window.working_spacing,) * self.ndim,
+            spacing=(window.working_spacing,) * ndim,
         )
         logits = np.asarray(self.engine.predict(request), dtype=np.float32)
         self.last_window = window
-        return SparseMask.from_patch(self.shape, window.start, paste_logits(logits, window))
+        return SparseMask.from_patch(shape, window.start, paste_logits(logits, window))

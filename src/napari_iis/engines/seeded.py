@@ -50,17 +50,29 @@ def previous_mask_seeds(request: EngineRequest, seed_radius: float) -> np.ndarra
     return interior
 
 
+def far_outside(previous: np.ndarray) -> np.ndarray:
+    """Samples farther from the previous mask than a quarter of its thickness (at least 2)."""
+    depth = ndimage.distance_transform_edt(previous)
+    margin = max(2.0, 0.5 * float(depth.max()))
+    return ndimage.distance_transform_edt(~previous) > margin
+
+
 def seeds_from_prompts(request: EngineRequest, seed_radius: float) -> Seeds:
-    """Object: positive prompts (or, with none, the previous mask's interior, as when an
-    existing object is corrected). Background: negative prompts, a box's outside, and
-    the border of the zoom-in crop.
+    """Object: positive prompts, or with none the previous mask's interior (an existing
+    object corrected, or a neighbouring slice propagated), which then also bounds the
+    object from outside. Background: negative prompts, a box's outside, the crop border.
     """
     shape = request.spatial_shape
     maps = rasterise(request.prompts, shape, seed_radius)
-    foreground = maps.positive if maps.positive.any() else previous_mask_seeds(request, seed_radius)
+    background = maps.negative | crop_border(shape)
+    if maps.positive.any():
+        foreground = maps.positive
+    else:
+        foreground = previous_mask_seeds(request, seed_radius)
+        if foreground.any():
+            background |= far_outside(request.previous_mask > 0.5)
     foreground = foreground & ~maps.negative
-    background = (maps.negative | crop_border(shape)) & ~foreground
-    return Seeds(foreground, background)
+    return Seeds(foreground, background & ~foreground)
 
 
 class SeededEngine:

@@ -7,7 +7,9 @@ from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
+from scipy import ndimage
 
+from ...core.prompts import Click
 from ..base import EngineCapabilities, EngineRequest
 from .inputs import as_rgb, prompt_channels
 
@@ -32,6 +34,17 @@ def load_model(path: Path):
     model = IISNet(ModelConfig.from_dict(payload["config"]))
     model.load_state_dict({k: v.float() for k, v in payload["state_dict"].items()})
     return model.eval()
+
+
+def with_prior_click(request: EngineRequest) -> tuple:
+    """A prior alone (propagation) becomes a positive click at its deepest point, the
+    prompt the network was trained with."""
+    prior = request.previous_mask > 0.5
+    if any(getattr(p, "positive", False) for p in request.prompts) or not prior.any():
+        return request.prompts
+    depth = ndimage.distance_transform_edt(prior)
+    centre = np.unravel_index(int(np.argmax(depth)), depth.shape)
+    return (*request.prompts, Click(tuple(float(c) for c in centre), True))
 
 
 class NetworkEngine:
@@ -59,7 +72,7 @@ class NetworkEngine:
     def predict(self, request: EngineRequest) -> np.ndarray:
         torch = self._torch
         image = torch.from_numpy(np.ascontiguousarray(as_rgb(request.image)))[None]
-        prompts = torch.from_numpy(prompt_channels(request.prompts, request.previous_mask))[None]
+        prompts = torch.from_numpy(prompt_channels(with_prior_click(request), request.previous_mask))[None]
         with torch.inference_mode():
             logits, coarse = self.model(image, prompts)
             if not self.refine:

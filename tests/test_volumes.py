@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from conftest import disk_image
+from napari_iis import InteractiveSession
+from napari_iis.core.metrics import dice, iou
+from napari_iis.core.propagation import propagation_steps
+from napari_iis.engines import create_engine
+
+
+def slice_engine():
+    """The watershed restricted to 2D, as a network engine is."""
+    engine = create_engine("watershed")
+    engine.capabilities = dataclasses.replace(engine.capabilities, ndims=frozenset({2}))
+    return engine
+
+
+def test_a_2d_engine_segments_the_clicked_slice_of_a_volume():
+    volume, truth = disk_image(shape=(20, 60, 70), centre=(10, 30, 35), radius=9)
+    session = InteractiveSession(volume, engine=slice_engine())
+    assert session.slice_mode
+    mask = session.add_click((10, 30, 35))
+    assert mask.shape == truth.shape
+    assert np.flatnonzero(mask.any(axis=(1, 2))).tolist() == [10]
+    assert iou(truth[10], mask[10]) > 0.85
+    with pytest.raises(ValueError, match="one slice at a time"):
+        session.add_click((12, 30, 35))
+    assert len(session.prompts) == 1
+
+
+def test_propagation_through_a_real_stack(data_dir):
+    import tifffile
+
+    folder = data_dir / "3d/synthetic_spheres"
+    volume = tifffile.imread(folder / "1135_mini_image.tif")
+    labels = tifffile.imread(folder / "1135_mini_labels.tif")
+    ids, sizes = np.unique(labels[labels > 0], return_counts=True)
+    truth = labels == ids[np.argmax(sizes)]
+    plane = int(np.argmax(truth.sum(axis=(1, 2))))
+    session = InteractiveSession(volume, engine=slice_engine())
+    start = session.add_click((plane, *np.argwhere(truth[plane]).mean(axis=0).round()))
+    assert dice(truth[plane], start[plane]) > 0.8
+    propagated = session.propagate()
+    assert dice(truth, propagated) > 0.75
+    assert dice(truth, propagated) > 3 * dice(truth, start)
+    assert propagated.any(axis=(1, 2)).sum() >= 10
+    assert np.array_equal(session.undo(), start)  # one undoable step
+
+
+def test_anchors_are_kept_and_cancelling_changes_nothing():
+    volume, truth = disk_image(shape=(16, 60, 70), centre=(8, 30, 35), radius=12)
+    session = InteractiveSession(volume, engine=slice_engine())
+    start = session.add_click((8, 30, 35))
+    anchor = np.zeros((60, 70), bool)
+    anchor[25:35, 30:40] = True
+    steps = propagation_steps(session, 8, start[8], anchors={10: anchor})
+    first = next(steps)
+    assert first.plane == 9 and not first.anchored
+    second = next(steps)
+    assert second.plane == 10 and second.anchored and np.array_equal(second.mask, anchor)
+    steps.close()  # cancelled: the session still holds the one-slice object
+    assert np.array_equal(session.mask, start)
+    full = session.propagate(plane=8, anchors={10: anchor})
+    assert np.array_equal(full[10], anchor)
+
+
+def test_propagation_needs_a_volume_and_a_start():
+    image, _ = disk_image()
+    with pytest.raises(ValueError, match="needs a volume"):
+        InteractiveSession(image).propagate(plane=0)
+    volume, _ = disk_image(shape=(8, 40, 40), centre=(4, 20, 20), radius=8)
+    session = InteractiveSession(volume, engine=slice_engine())
+    with pytest.raises(ValueError, match="segment the object on a slice first"):
+        session.propagate()
+    with pytest.raises(ValueError, match="no mask to propagate"):
+        session.propagate(plane=3)
