@@ -8,7 +8,7 @@ from qtpy.QtCore import QPoint, Qt
 from qtpy.QtTest import QTest
 
 from conftest import disk_image
-from napari_iis.core.metrics import iou
+from napari_iis.core.metrics import dice, iou
 from napari_iis.sample_data import load_sample
 from napari_iis.widget import LABELS_LAYER_NAME, SegmentationWidget
 
@@ -213,3 +213,23 @@ def test_correcting_an_existing_label(viewer_and_widget, qtbot):
     assert (data == 3).sum() == 16 and data.max() == 7
     target.undo()  # one step of napari's history restores the old object
     assert np.array_equal(np.asarray(target.data), existing)
+
+
+def test_propagation_from_a_slice_in_the_viewer(viewer_and_widget, qtbot):
+    viewer, start = viewer_and_widget
+    volume, truth = disk_image(shape=(16, 60, 70), centre=(8, 30, 35), radius=10)
+    layer, widget = start(volume)
+    viewer.dims.set_current_step(0, 8)
+    qtbot.wait(50)
+    click(viewer, layer, (30, 35))
+    wait_idle(qtbot, widget)
+    one_click = widget.preview_layer.data > 0
+    press(viewer, Qt.Key.Key_P)
+    wait_idle(qtbot, widget)
+    propagated = widget.preview_layer.data > 0
+    assert propagated.any(axis=(1, 2)).sum() > one_click.any(axis=(1, 2)).sum()
+    assert dice(truth, propagated) > 0.8
+    assert widget.progress_bar.value() == widget.progress_bar.maximum() == 16
+    widget.commit()
+    wait_idle(qtbot, widget)
+    assert dice(truth, np.asarray(viewer.layers[LABELS_LAYER_NAME].data) == 1) > 0.8

@@ -13,6 +13,7 @@ from qtpy.QtWidgets import (
     QFormLayout,
     QGridLayout,
     QLabel,
+    QProgressBar,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -80,6 +81,11 @@ class SegmentationWidget(QWidget):
         self.click_button = QPushButton("Clicks (C)")
         self.box_button = QPushButton("Box (B)")
         self.scribble_button = QPushButton("Scribble (S)")
+        self.propagate_button = QPushButton("Propagate through slices (P)")
+        self.cancel_button = QPushButton("Cancel")
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setVisible(False)
+        self.cancel_button.setVisible(False)
         self.edit_spin = QSpinBox()
         self.edit_spin.setRange(1, 2**31 - 1)
         self.edit_button = QPushButton("Edit label")
@@ -113,6 +119,9 @@ class SegmentationWidget(QWidget):
         edit.addWidget(self.edit_spin, 0, 1)
         edit.addWidget(self.edit_button, 0, 2)
         layout.addLayout(edit)
+        layout.addWidget(self.propagate_button)
+        layout.addWidget(self.progress_bar)
+        layout.addWidget(self.cancel_button)
         layout.addWidget(self.status)
         layout.addWidget(shortcuts)
         layout.addStretch()
@@ -124,6 +133,9 @@ class SegmentationWidget(QWidget):
         self.redo_button.clicked.connect(self.redo)
         self.negative_check.toggled.connect(self._set_negative_mode)
         self.edit_button.clicked.connect(lambda: self.edit_label())
+        self.propagate_button.clicked.connect(self.propagate)
+        self.cancel_button.clicked.connect(self.worker.cancel_propagation)
+        self.worker.progressed.connect(self._on_progress)
         self.click_button.clicked.connect(self.click_mode)
         self.box_button.clicked.connect(lambda: self.shape_mode("add_rectangle"))
         self.scribble_button.clicked.connect(lambda: self.shape_mode("add_path"))
@@ -176,6 +188,7 @@ class SegmentationWidget(QWidget):
             "Control-Shift-Z": self.redo, "N": lambda: self.negative_check.toggle(),
             "C": self.click_mode, "B": lambda: self.shape_mode("add_rectangle"),
             "S": lambda: self.shape_mode("add_path"),
+            "P": self.propagate,
         }
         bind_keys(self.prompt_layer, keys)
         bind_keys(self.shapes_layer, {k: v for k, v in keys.items() if k != "Escape"})
@@ -255,6 +268,25 @@ class SegmentationWidget(QWidget):
         self.worker.submit("initial_mask", mask)
         self.click_mode()
         self.status.setText(f"correcting label {label_id}: click to refine, Enter to save")
+
+    def propagate(self) -> None:
+        """Carry the current object through the volume from the slice of the last prompt;
+        slices corrected by hand (prompts on them) are kept."""
+        if self.image_layer is None or spatial_ndim(self.image_layer) != 3:
+            show_warning("napari-iis: propagation works on 3D images")
+            return
+        self.progress_bar.setValue(0)
+        self.progress_bar.setVisible(True)
+        self.cancel_button.setVisible(True)
+        self.status.setText("propagating…")
+        self.worker.submit("propagate", None)
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress_bar.setMaximum(total)
+        self.progress_bar.setValue(done)
+        if done >= total:
+            self.progress_bar.setVisible(False)
+            self.cancel_button.setVisible(False)
 
     def commit(self) -> None:
         self.worker.submit("commit")

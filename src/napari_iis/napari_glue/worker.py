@@ -21,7 +21,11 @@ from ..core.mask import SparseMask
 from ..core.prompts import Prompt
 from ..core.session import InteractiveSession
 
-OperationKind = Literal["open", "prompt", "undo", "redo", "reset", "commit", "initial_mask"]
+OperationKind = Literal["open", "prompt", "undo", "redo", "reset", "commit", "initial_mask", "propagate"]
+
+
+class PropagationCancelled(Exception):
+    """Raised inside a propagation to stop it; the session keeps its previous mask."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class SessionWorker(QObject):
 
     reported = Signal(object)
     busy_changed = Signal(bool)
+    progressed = Signal(int, int)  # slices done, slices in the volume
 
     def __init__(self) -> None:
         super().__init__()
@@ -57,6 +62,7 @@ class SessionWorker(QObject):
         self._generation = 0
         self._closing = False
         self._session: InteractiveSession | None = None
+        self._cancel = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="napari-iis-inference", daemon=True)
         self._thread.start()
 
@@ -70,6 +76,9 @@ class SessionWorker(QObject):
             self._pending.append(Operation(kind, payload, self._generation))
             self._condition.notify()
             return self._generation
+
+    def cancel_propagation(self) -> None:
+        self._cancel.set()
 
     def is_stale(self, report: WorkerReport) -> bool:
         return report.generation < self._generation
@@ -128,16 +137,39 @@ class SessionWorker(QObject):
                 report.committed.append(self._session.commit())
             elif operation.kind == "initial_mask":
                 self._guarded(report, lambda: self._session.set_initial_mask(operation.payload))
+            elif operation.kind == "propagate":
+                self._propagate(report, operation.payload)
         flush_prompts()
         if self._session is not None:
             report.mask = self._session.sparse_mask
             report.prompts = self._session.prompts
         return report
 
+    def _propagate(self, report: WorkerReport, anchors: dict[int, np.ndarray] | None) -> None:
+        session = self._session
+        assert session is not None
+        self._cancel.clear()
+        depth = session.shape[0]
+
+        def watched(steps):
+            for done, step in enumerate(steps, start=1):
+                if self._cancel.is_set():
+                    raise PropagationCancelled
+                self.progressed.emit(done, depth)
+                yield step
+
+        try:
+            self._guarded(report, lambda: session.propagate(anchors=anchors, progress=watched))
+        except PropagationCancelled:
+            report.errors.append("propagation cancelled: the object is as it was")
+        self.progressed.emit(depth, depth)
+
     @staticmethod
     def _guarded(report: WorkerReport, action: Callable[[], Any]) -> Any:
         try:
             return action()
+        except PropagationCancelled:
+            raise
         except ValueError as error:
             report.errors.append(str(error))
         except Exception as error:  # an engine failure must not kill the thread
