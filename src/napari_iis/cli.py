@@ -42,6 +42,23 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_evaluate3d(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .core.evaluation3d import evaluate_volumes
+
+    report = evaluate_volumes(
+        args.dataset, args.engine, args.mode, max_slice_clicks=args.max_slice_clicks,
+        max_clicks=args.max_clicks, min_voxels=args.min_voxels, max_objects=args.max_objects,
+        progress=lambda items: tqdm(items, desc=f"evaluate3d {Path(args.dataset).name}", unit="volume"),
+    )
+    print(report.format_table())
+    if args.json is not None:
+        report.to_json(args.json)
+        print(f"wrote {args.json}")
+    return 0
+
+
 def _run_plot(args: argparse.Namespace) -> int:
     from .core.plots import plot_reports
 
@@ -88,6 +105,17 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", type=Path, default=None, help="file listing the image names to use")
     evaluate.add_argument("--json", type=Path, default=None, help="write per-object results and the summary here")
     evaluate.set_defaults(run=_run_evaluate)
+
+    evaluate3d = commands.add_parser("evaluate3d", help="3D evaluation: clicks then propagation, or 3D clicks")
+    evaluate3d.add_argument("dataset", type=Path, help="a folder of <name>_image.nii.gz|tif and <name>_labels.* (or masks/)")
+    evaluate3d.add_argument("--mode", choices=["propagate", "clicks"], default="propagate")
+    evaluate3d.add_argument("--engine", default=DEFAULT_ENGINE, choices=available_engines())
+    evaluate3d.add_argument("--max-slice-clicks", type=int, default=5, help="propagate: clicks on the largest slice")
+    evaluate3d.add_argument("--max-clicks", type=int, default=10, help="clicks: 3D clicks per object")
+    evaluate3d.add_argument("--min-voxels", type=int, default=100)
+    evaluate3d.add_argument("--max-objects", type=int, default=None, help="per volume, in name order")
+    evaluate3d.add_argument("--json", type=Path, default=None)
+    evaluate3d.set_defaults(run=_run_evaluate3d)
 
     plot = commands.add_parser("plot", help="mIoU-versus-clicks curves of evaluation reports (needs matplotlib)")
     plot.add_argument("reports", type=Path, nargs="+", help="JSON files written by evaluate --json")

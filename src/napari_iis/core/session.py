@@ -29,6 +29,8 @@ class InteractiveSession:
     multichannel layouts, or None for none. ``spacing`` is the physical pixel/voxel size. Any
     array with ``shape`` and slicing works (numpy, memmap, dask, zarr): only crops are read.
     ``engine`` is an engine name (``napari_iis.engines.available_engines()``) or instance.
+    On a volume, ``slice_mode=True`` makes prompts segment their own slice only (the
+    default for engines that work in 2D only); ``propagate()`` then carries the object on.
     Every prompt method returns the updated mask of the current object. Bad input raises
     ``ValueError`` and leaves the session unchanged.
     """
@@ -41,6 +43,7 @@ class InteractiveSession:
         spacing: Sequence[float] | None = None,
         engine: str | Engine | None = None,
         crop_policy: CropPolicy | None = None,
+        slice_mode: bool | None = None,
     ) -> None:
         self.image = ImageSource(image, channel_axis=channel_axis, spacing=spacing)
         self.engine: Engine = resolve_engine(engine)
@@ -53,6 +56,9 @@ class InteractiveSession:
                 f"images, not {self.image.ndim}D; choose another engine"
             )
         self.crop_policy = crop_policy or CropPolicy(expansion=self.engine.capabilities.crop_expansion)
+        if slice_mode and (self.ndim != 3 or 2 not in self.engine.capabilities.ndims):
+            raise ValueError("slice_mode needs a volume and an engine that segments 2D slices")
+        self._slice_mode = bool(slice_mode) if slice_mode is not None else 3 not in self.engine.capabilities.ndims
         self.last_window: CropWindow | None = None
         self._history = History(self._blank_state())
 
@@ -227,8 +233,8 @@ class InteractiveSession:
 
     @property
     def slice_mode(self) -> bool:
-        """True for a volume and an engine that segments one slice at a time."""
-        return self.ndim == 3 and 3 not in self.engine.capabilities.ndims
+        """True when each prompt segments only its own slice of a volume."""
+        return self.ndim == 3 and self._slice_mode
 
     def _predict(self, prompts: tuple[Prompt, ...], previous: SparseMask) -> SparseMask:
         if not self.slice_mode:

@@ -1,0 +1,184 @@
+"""3D evaluation: simulated clicks then propagation, or simulated 3D clicks, scored by Dice."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from ..engines import Engine, resolve_engine
+from .clicker import next_click
+from .metrics import dice, iou
+from .session import InteractiveSession
+
+Mode = Literal["propagate", "clicks"]
+REPORTED_CLICKS_3D = (1, 3, 5, 10)
+LARGE_ORGAN_MM3 = 10_000.0  # 10 cm³
+
+
+@dataclass(frozen=True)
+class VolumeCase:
+    name: str
+    image: np.ndarray
+    objects: dict[str, np.ndarray]  # object name -> bool mask
+    spacing: tuple[float, float, float]
+
+
+@dataclass
+class ObjectResult3D:
+    name: str
+    volume_mm3: float
+    dice: list[float]  # propagate: [final]; clicks: after each click
+    slice_clicks: int = 0
+    seconds: float = 0.0
+    slices: int = 0
+
+
+@dataclass
+class Report3D:
+    dataset: str
+    engine: str
+    mode: str
+    objects: list[ObjectResult3D] = field(default_factory=list)
+
+    def summary(self) -> dict[str, float | int]:
+        if not self.objects:
+            raise ValueError("no objects were evaluated")
+        out: dict[str, float | int] = {"objects": len(self.objects)}
+        if self.mode == "propagate":
+            final = np.asarray([o.dice[-1] for o in self.objects])
+            large = [o.dice[-1] for o in self.objects if o.volume_mm3 >= LARGE_ORGAN_MM3]
+            out["Dice"] = float(final.mean())
+            out["Dice >10cm3"] = float(np.mean(large)) if large else float("nan")
+            out["objects >10cm3"] = len(large)
+            out["slice clicks"] = float(np.mean([o.slice_clicks for o in self.objects]))
+            slices, seconds = sum(o.slices for o in self.objects), sum(o.seconds for o in self.objects)
+            out["slices/s"] = slices / seconds if seconds else float("nan")
+        else:
+            curves = np.asarray([o.dice + [o.dice[-1]] * (10 - len(o.dice)) for o in self.objects])
+            for k in REPORTED_CLICKS_3D:
+                out[f"Dice@{k}"] = float(curves[:, k - 1].mean())
+            for threshold in (0.85, 0.90):
+                reached = [int(np.argmax(c >= threshold)) + 1 if (c >= threshold).any() else 10 for c in curves]
+                out[f"NoC@{round(threshold * 100)}"] = float(np.mean(reached))
+            out["s/click"] = sum(o.seconds for o in self.objects) / max(1, sum(len(o.dice) for o in self.objects))
+        return out
+
+    def format_table(self) -> str:
+        summary = self.summary()
+        header = "| " + " | ".join(summary) + " |"
+        rule = "|" + "|".join("---" for _ in summary) + "|"
+        row = "| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in summary.values()) + " |"
+        return f"{self.dataset}, engine {self.engine}, mode {self.mode}\n{header}\n{rule}\n{row}"
+
+    def to_json(self, path: Path) -> None:
+        payload = {"dataset": self.dataset, "engine": self.engine, "mode": self.mode,
+                   "summary": self.summary(), "objects": [asdict(o) for o in self.objects]}
+        Path(path).write_text(json.dumps(payload, indent=1))
+
+
+def _read_volume(path: Path) -> tuple[np.ndarray, tuple[float, float, float]]:
+    from ..io.nifti import is_nifti, read_nifti
+
+    if is_nifti(path):
+        volume = read_nifti(path)
+        return np.asarray(volume.data), volume.spacing
+    import tifffile
+
+    return np.asarray(tifffile.imread(path)), (1.0, 1.0, 1.0)
+
+
+def volume_cases(dataset: Path, min_voxels: int = 100) -> Iterator[VolumeCase]:
+    """``<name>_image.*`` with ``<name>_labels.*`` (instance ids), or ``masks/*`` beside one image."""
+    dataset = Path(dataset)
+    images = sorted(p for p in dataset.iterdir() if "_image." in p.name)
+    if not images:
+        raise ValueError(f"{dataset} has no <name>_image.nii.gz or <name>_image.tif volume")
+    for image_path in images:
+        image, spacing = _read_volume(image_path)
+        stem = image_path.name.split("_image.")[0]
+        objects: dict[str, np.ndarray] = {}
+        labels_path = next(iter(sorted(dataset.glob(f"{stem}_labels.*"))), None)
+        if labels_path is not None:
+            labels, _ = _read_volume(labels_path)
+            ids, counts = np.unique(labels[labels > 0], return_counts=True)
+            objects = {f"{stem}#{i}": labels == i for i, c in zip(ids.tolist(), counts.tolist()) if c >= min_voxels}
+        elif (dataset / "masks").is_dir():
+            for mask_path in sorted((dataset / "masks").iterdir()):
+                mask, _ = _read_volume(mask_path)
+                if mask.shape == image.shape and np.count_nonzero(mask) >= min_voxels:
+                    objects[f"{stem}#{mask_path.name.split('.')[0]}"] = mask > 0
+        if objects:
+            yield VolumeCase(stem, image, objects, spacing)
+
+
+def _propagate_object(session: InteractiveSession, truth: np.ndarray, max_slice_clicks: int) -> tuple[float, int, float, int]:
+    plane = int(np.argmax(truth.sum(axis=(1, 2))))
+    session.reset()
+    clicked: list[tuple[int, ...]] = []
+    clicks = 0
+    for clicks in range(1, max_slice_clicks + 1):
+        click = next_click(truth[plane], session.mask[plane], clicked=clicked, spacing=session.spacing[1:])
+        if click is None:
+            break
+        clicked.append(tuple(int(round(c)) for c in click.position))
+        mask = session.add_click((plane, *click.position), click.positive)
+        if iou(truth[plane], mask[plane]) >= 0.9:
+            break
+    started = time.perf_counter()
+    result = session.propagate(plane=plane)
+    seconds = time.perf_counter() - started
+    return dice(truth, result), clicks, seconds, int(result.any(axis=(1, 2)).sum()) - 1
+
+
+def _click_object(session: InteractiveSession, truth: np.ndarray, max_clicks: int) -> tuple[list[float], float]:
+    session.reset()
+    clicked: list[tuple[int, ...]] = []
+    scores: list[float] = []
+    seconds = 0.0
+    for _ in range(max_clicks):
+        click = next_click(truth, session.mask, clicked=clicked, spacing=session.spacing)
+        if click is None:
+            break
+        clicked.append(tuple(int(round(c)) for c in click.position))
+        started = time.perf_counter()
+        mask = session.add_click(click.position, click.positive)
+        seconds += time.perf_counter() - started
+        scores.append(dice(truth, mask))
+    return scores or [1.0], seconds
+
+
+def evaluate_volumes(
+    dataset: Path,
+    engine: str | Engine | None = None,
+    mode: Mode = "propagate",
+    *,
+    max_slice_clicks: int = 5,
+    max_clicks: int = 10,
+    min_voxels: int = 100,
+    max_objects: int | None = None,
+    progress: Callable[[Iterable[Any]], Iterable[Any]] = lambda items: items,
+) -> Report3D:
+    engine = resolve_engine(engine)
+    report = Report3D(Path(dataset).name, engine.name, mode)
+    for case in progress(list(volume_cases(dataset, min_voxels))):
+        session = InteractiveSession(case.image, spacing=case.spacing, engine=engine,
+                                     slice_mode=True if mode == "propagate" else None)
+        if mode == "clicks" and session.slice_mode:
+            raise ValueError(f"engine {engine.name!r} segments 2D slices only: use --mode propagate")
+        names = sorted(case.objects)[:max_objects] if max_objects else sorted(case.objects)
+        for name in names:
+            truth = case.objects[name]
+            volume = float(truth.sum() * np.prod(case.spacing))
+            if mode == "propagate":
+                score, clicks, seconds, slices = _propagate_object(session, truth, max_slice_clicks)
+                report.objects.append(ObjectResult3D(name, volume, [score], clicks, seconds, slices))
+            else:
+                scores, seconds = _click_object(session, truth, max_clicks)
+                report.objects.append(ObjectResult3D(name, volume, scores, seconds=seconds))
+    return report
