@@ -33,7 +33,8 @@ def test_simulated_prompts_land_on_the_object():
             continue
         prompts = first_prompts(rng, crop.truth)
         maps = prompt_channels(prompts, np.zeros((64, 64), np.float32))
-        assert (maps[0].astype(bool) & crop.truth).any()  # some positive evidence is inside
+        if prompts[0].kind != "box":  # a box's centre may fall in a ring's hole
+            assert (maps[0].astype(bool) & crop.truth).any()  # some positive evidence is inside
         click = corrective_click(crop.truth, np.zeros((64, 64), bool), crop.ignore, prompts)
         assert click is None or click.positive
 

@@ -9,12 +9,16 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
+from ..core.crop import CropPolicy
 from ..core.datasets import IGNORE_LABEL, image_label_pairs, read_image, read_names
 from ..core.image import ImageSource
 
 TRAIN_SETS = ("coco_mval", "ecssd", "duts_tr", "dsb2018_nuclei", "isbi2012_em")
 IGNORE = -1
 MIN_OBJECT_AREA = 64
+# The session's window around a first click, which the network must see in training too.
+FIRST_CLICK_WINDOW = CropPolicy().initial_size
+FIRST_CLICK_SHARE = 0.35
 
 
 @dataclass
@@ -115,8 +119,15 @@ def sample_crop(rng: np.random.Generator, item: TrainImage, size: int) -> Crop:
     height, width = item.labels.shape
     low = np.array([box[0].start, box[1].start], float)
     high = np.array([box[0].stop, box[1].stop], float)
-    side = max(float((high - low).max()) * rng.uniform(1.2, 2.4), 24.0)
-    centre = (low + high) / 2 + rng.normal(0, 0.08 * side, 2)
+    if rng.random() < FIRST_CLICK_SHARE:
+        # a first click: a fixed window around a point of the object, whatever its size
+        inside = np.argwhere(item.labels[box] == label_id)
+        centre = low + inside[rng.integers(len(inside))]
+        side = float(FIRST_CLICK_WINDOW)
+    else:
+        # a later click: the zoom-in window around the object (the session's 1.4, jittered)
+        side = max(float((high - low).max()) * rng.uniform(1.2, 2.4), 24.0)
+        centre = (low + high) / 2 + rng.normal(0, 0.08 * side, 2)
     side = int(min(side, height, width))
     start = np.clip(np.round(centre - side / 2).astype(int), 0, [height - side, width - side])
     window = (slice(start[0], start[0] + side), slice(start[1], start[1] + side))
