@@ -1,6 +1,6 @@
-"""Take the README screenshot: the demo viewer after a few clicks and commits.
+"""Screenshots of the real widget for the docs (run under Xvfb).
 
-    xvfb-run -a -s "-screen 0 1400x900x24" python scripts/screenshot.py docs/images/widget.png
+    xvfb-run -a -s "-screen 0 1400x900x24" python scripts/screenshot.py docs/images
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import time
 import numpy as np
 from qtpy.QtWidgets import QApplication
 
+from napari_iis.core.clicker import next_click
 from napari_iis.napari_glue.demo import open_demo
-from napari_iis.sample_data import load_sample
+from napari_iis.sample_data import load_ct, load_sample
 from napari_iis.widget import SegmentationWidget
 
 
@@ -30,7 +31,7 @@ def settle(widget: SegmentationWidget, seconds: float = 0.3) -> None:
         time.sleep(0.02)
 
 
-def main(path: str) -> None:
+def nuclei(path: str) -> None:
     viewer = open_demo("nuclei", run=False)
     viewer.window._qt_window.resize(1400, 850)
     widget = next(w for w in QApplication.instance().allWidgets() if isinstance(w, SegmentationWidget))
@@ -48,5 +49,32 @@ def main(path: str) -> None:
     viewer.close()
 
 
+def ct(path: str) -> None:
+    """The left kidney of the CT sample: three clicks on a slice, then propagation."""
+    viewer = open_demo("ct", run=False)
+    viewer.window._qt_window.resize(1400, 850)
+    widget = next(w for w in QApplication.instance().allWidgets() if isinstance(w, SegmentationWidget))
+    widget.slices_check.setChecked(True)
+    widget.start(viewer.layers["abdomen CT"])
+    settle(widget)
+    _, labels, _ = load_ct()
+    organ = labels == 3  # TotalSegmentator's kidney_left
+    plane = int(np.argmax(organ.sum(axis=(1, 2))))
+    viewer.dims.set_current_step(0, plane)
+    clicked: list[tuple[int, ...]] = []
+    for _ in range(3):  # where the evaluator's simulated user clicks: the largest error
+        shown = widget.preview_layer.data[plane] > 0
+        click = next_click(organ[plane], shown, clicked=clicked)
+        clicked.append(tuple(int(c) for c in click.position))
+        widget.add_click((plane, *click.position), click.positive)
+        settle(widget)
+    widget.propagate()
+    settle(widget, 1.0)
+    viewer.screenshot(path, canvas_only=False)
+    viewer.close()
+
+
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "docs/images/widget.png")
+    folder = sys.argv[1] if len(sys.argv) > 1 else "docs/images"
+    nuclei(f"{folder}/widget.png")
+    ct(f"{folder}/ct_propagation.png")

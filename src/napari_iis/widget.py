@@ -72,6 +72,7 @@ class SegmentationWidget(QWidget):
         self.engine_combo.addItems(list(available_engines()))
         self.engine_combo.setCurrentText(DEFAULT_ENGINE)
         self.overwrite_check = QCheckBox("overwrite other objects")
+        self.slices_check = QCheckBox("volumes: segment slice by slice (then propagate)")
         self.start_button = QPushButton("Start on this image")
         self.commit_button = QPushButton("Commit (Enter)")
         self.discard_button = QPushButton("Discard (Esc)")
@@ -110,6 +111,7 @@ class SegmentationWidget(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.overwrite_check)
+        layout.addWidget(self.slices_check)
         layout.addWidget(self.start_button)
         layout.addLayout(tools)
         layout.addWidget(self.negative_check)
@@ -195,10 +197,11 @@ class SegmentationWidget(QWidget):
         self.viewer.layers.selection.active = self.prompt_layer
         engine_name = self.engine_combo.currentText()
         spacing = tuple(float(s) for s in image_layer.scale[: spatial_ndim(image_layer)])
+        slice_mode = True if self.slices_check.isChecked() and spatial_ndim(image_layer) == 3 else None
         self.status.setText(f"loading engine {engine_name}…")
         self.worker.submit("open", lambda: InteractiveSession(
             data, channel_axis=-1 if image_layer.rgb else None, spacing=spacing,
-            engine=self._engine(engine_name)))
+            engine=self._engine(engine_name), slice_mode=slice_mode))
 
     def _engine(self, name: str) -> Engine:
         """Engines are created once per widget, in the worker thread."""
