@@ -130,14 +130,18 @@ def test_rgb_image(viewer_and_widget, qtbot):
     assert iou(truth, widget.preview_layer.data > 0) > 0.85
 
 
+def click_on_slice(viewer, layer, widget, qtbot, plane: int, data_yx) -> None:
+    viewer.dims.set_current_step(0, plane)
+    qtbot.wait(50)
+    click(viewer, layer, data_yx)
+    wait_idle(qtbot, widget)
+
+
 def test_volume_click_on_a_slice(viewer_and_widget, qtbot):
     viewer, start = viewer_and_widget
     volume, truth = disk_image(shape=(20, 60, 70), centre=(10, 30, 35), radius=9)
     layer, widget = start(volume)
-    viewer.dims.set_current_step(0, 10)
-    qtbot.wait(50)
-    click(viewer, layer, (30, 35))
-    wait_idle(qtbot, widget)
+    click_on_slice(viewer, layer, widget, qtbot, 10, (30, 35))
     assert widget.prompt_layer.data[0][0] == pytest.approx(10)
     mask = widget.preview_layer.data > 0
     assert mask.shape == truth.shape and iou(truth, mask) > 0.75
@@ -219,10 +223,7 @@ def test_propagation_from_a_slice_in_the_viewer(viewer_and_widget, qtbot):
     viewer, start = viewer_and_widget
     volume, truth = disk_image(shape=(16, 60, 70), centre=(8, 30, 35), radius=10)
     layer, widget = start(volume)
-    viewer.dims.set_current_step(0, 8)
-    qtbot.wait(50)
-    click(viewer, layer, (30, 35))
-    wait_idle(qtbot, widget)
+    click_on_slice(viewer, layer, widget, qtbot, 8, (30, 35))
     one_click = widget.preview_layer.data > 0
     press(viewer, Qt.Key.Key_P)
     wait_idle(qtbot, widget)

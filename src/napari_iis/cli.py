@@ -25,6 +25,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .core.evaluation import evaluate_dataset
+
     report = evaluate_dataset(
         args.dataset,
         args.engine,
@@ -35,10 +36,14 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         split_file=args.split,
         progress=lambda items: tqdm(items, desc=f"evaluate {Path(args.dataset).name}", unit="image"),
     )
+    return _print_report(report, args.json)
+
+
+def _print_report(report, json_path: Path | None) -> int:
     print(report.format_table())
-    if args.json is not None:
-        report.to_json(args.json)
-        print(f"wrote {args.json}")
+    if json_path is not None:
+        report.to_json(json_path)
+        print(f"wrote {json_path}")
     return 0
 
 
@@ -52,11 +57,7 @@ def _run_evaluate3d(args: argparse.Namespace) -> int:
         max_clicks=args.max_clicks, min_voxels=args.min_voxels, max_objects=args.max_objects,
         progress=lambda items: tqdm(items, desc=f"evaluate3d {Path(args.dataset).name}", unit="volume"),
     )
-    print(report.format_table())
-    if args.json is not None:
-        report.to_json(args.json)
-        print(f"wrote {args.json}")
-    return 0
+    return _print_report(report, args.json)
 
 
 def _run_plot(args: argparse.Namespace) -> int:
