@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The validation table of docs/benchmarks.md: every engine on the held-out split.
 #   bash benchmarks/validation.sh "network watershed random_walker" [OUT] [MAX_OBJECTS]
-# Objects per set are a fixed random sample (seed 0) of at most MAX_OBJECTS (default 300).
+# Objects per set are a fixed random sample (seed 0) of at most MAX_OBJECTS (default 150).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ENGINES=${1:-"network watershed"}
 OUT=${2:-docs/results}
-MAX_OBJECTS=${3:-300}
+MAX_OBJECTS=${3:-150}
 DATA=${NAPARI_IIS_DATA:-../shared/data}
 mkdir -p "$OUT"
 for engine in $ENGINES; do

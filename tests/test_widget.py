@@ -23,6 +23,7 @@ def viewer_and_widget(make_napari_viewer, qtbot):
         assert isinstance(widget, SegmentationWidget)
         widget.start(layer)
         wait_idle(qtbot, widget)
+        assert widget._loading is None, "the loading indicator must close once the engine is ready"
         viewer.reset_view()
         qtbot.wait(50)
         return layer, widget

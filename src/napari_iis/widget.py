@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from napari.layers import Image, Labels
+from napari.utils import progress
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import (
     QCheckBox,
@@ -58,6 +59,7 @@ class SegmentationWidget(QWidget):
         self._showing_shapes = False
         self.editing_label: int | None = None
         self._shown_mask: SparseMask | None = None
+        self._loading: progress | None = None
         self.negative_mode = False
         self._engines: dict[str, Engine] = {}
         self.last_report: WorkerReport | None = None
@@ -199,6 +201,8 @@ class SegmentationWidget(QWidget):
         spacing = tuple(float(s) for s in image_layer.scale[: spatial_ndim(image_layer)])
         slice_mode = True if self.slices_check.isChecked() and spatial_ndim(image_layer) == 3 else None
         self.status.setText(f"loading engine {engine_name}…")
+        self._close_loading()
+        self._loading = progress(total=0, desc=f"napari-iis: loading {engine_name}")
         self.worker.submit("open", lambda: InteractiveSession(
             data, channel_axis=-1 if image_layer.rgb else None, spacing=spacing,
             engine=self._engine(engine_name), slice_mode=slice_mode))
@@ -312,8 +316,15 @@ class SegmentationWidget(QWidget):
         if busy:
             self.status.setText("segmenting…")
 
+    def _close_loading(self) -> None:
+        if self._loading is not None:
+            self._loading.close()
+            self._loading = None
+
     def _on_report(self, report: WorkerReport) -> None:
         self.last_report = report
+        if report.session_ready or (self._loading is not None and report.errors):
+            self._close_loading()
         for error in report.errors:
             show_error(f"napari-iis: {error}")
         if not self.worker.is_stale(report) and self.preview_layer is not None:
@@ -374,5 +385,6 @@ class SegmentationWidget(QWidget):
         self.status.setText(f"committed label {label_id} ({written} pixels) to '{labels.name}'")
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
+        self._close_loading()
         self.worker.close()
         super().closeEvent(event)
