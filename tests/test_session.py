@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import disk_image
-from napari_iis import InteractiveSession
+from napari_iis import Click, InteractiveSession
 from napari_iis.core.metrics import iou
 
 
@@ -176,3 +176,16 @@ def test_sessions_are_independent(disk):
     first, second = InteractiveSession(image), InteractiveSession(image)
     first.add_click((48, 60))
     assert first.mask.any() and not second.mask.any()
+
+
+def test_a_dask_array_is_read_lazily():
+    da = pytest.importorskip("dask.array")
+    image, truth = disk_image(shape=(96, 128))
+    tiled = np.tile(image, (40, 40))  # 3840 x 5120
+    lazy = da.from_array(tiled, chunks=(512, 512))
+    session = InteractiveSession(lazy)
+    mask = session.add_prompts([Click((48 + 96 * 20, 60 + 128 * 20))])
+    assert mask.shape == tiled.shape
+    low, high = mask.bbox()
+    assert np.all(high - low < 60)  # one disk, found in a crop
+    assert iou(truth, mask.read((slice(96 * 20, 96 * 21), slice(128 * 20, 128 * 21)))) > 0.85

@@ -1,0 +1,37 @@
+"""The shipped network: loads safely, is small, and segments real validation images."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from napari_iis import InteractiveSession
+from napari_iis.core.datasets import read_image, read_names
+from napari_iis.core.evaluation import evaluate_dataset
+from napari_iis.engines import available_engines, create_engine
+from napari_iis.engines.network.engine import packaged_weights
+from napari_iis.engines.network.model import IISNet
+
+
+def test_the_weights_ship_in_the_package_and_load_safely():
+    path = packaged_weights()
+    assert path.is_file() and path.stat().st_size <= 20 * 2**20
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    assert payload["steps"] > 0 and "config" in payload
+    assert {"network", "network_coarse"} <= set(available_engines())
+    engine = create_engine("network")
+    assert isinstance(engine.model, IISNet)
+    assert sum(p.numel() for p in engine.model.parameters()) < 3_000_000
+
+
+def test_prior_alone_is_followed_on_a_volume_slice():
+    grid = np.indices((8, 64, 64), dtype=float)
+    ball = (grid[0] - 4) ** 2 * 4 + (grid[1] - 32) ** 2 + (grid[2] - 32) ** 2 <= 14**2
+    volume = (0.2 + 0.6 * ball + np.random.default_rng(0).normal(0, 0.03, ball.shape)).astype(np.float32)
+    session = InteractiveSession(volume, engine="network")
+    assert session.slice_mode
+    first = session.add_click((4, 32, 32))
+    assert first[4].sum() > 0 and not first[3].any()
+    follow = session.predict_slice(3, first[4])
+    assert (follow & ball[3]).sum() > 0.5 * ball[3].sum()
