@@ -34,6 +34,7 @@ def plot_reports(paths: Sequence[Path], out: Path, title: str | None = None) -> 
                   label=f"{report['dataset']} · {report['engine']} (NoC@90 {noc90:.2f}, n={report['summary']['objects']})")
     axes.axhline(0.9, color="grey", linewidth=0.8, linestyle="--")
     axes.set_xlabel("clicks")
+    axes.xaxis.get_major_locator().set_params(integer=True)
     axes.set_ylabel("mean IoU")
     axes.set_ylim(0, 1)
     axes.grid(alpha=0.3)
