@@ -51,7 +51,8 @@ class NetworkEngine:
     """IISNet on the zoom-in crop: image + click maps + previous mask to object logits.
 
     ``refine=False`` returns the decoder's coarse logits upsampled, without the
-    full-resolution boundary refinement (an ablation: ``network_coarse``).
+    full-resolution boundary refinement (an ablation: ``network_coarse``). ``threads``
+    (default ``$NAPARI_IIS_THREADS``, else every core) sizes torch's pool.
     """
 
     name = "network"
@@ -65,7 +66,8 @@ class NetworkEngine:
         import torch
 
         available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        torch.set_num_threads(max(1, threads or available))
+        threads = threads or int(os.environ.get("NAPARI_IIS_THREADS", available))
+        torch.set_num_threads(max(1, threads))
         self._torch = torch
         self.model = load_model(weights or packaged_weights())
 
