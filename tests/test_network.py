@@ -35,3 +35,23 @@ def test_prior_alone_is_followed_on_a_volume_slice():
     assert first[4].sum() > 0 and not first[3].any()
     follow = session.predict_slice(3, first[4])
     assert (follow & ball[3]).sum() > 0.5 * ball[3].sum()
+
+
+def test_the_network_is_the_default_for_images_and_watershed_for_volumes():
+    image = np.random.default_rng(0).random((32, 32)).astype(np.float32)
+    assert InteractiveSession(image).engine.name == "network"
+    assert InteractiveSession(np.stack([image] * 4)).engine.name == "watershed"
+
+
+@pytest.mark.parametrize("dataset, objects, one_click_iou",
+                         [("duts_te", 8, 0.3), ("isbi2012_em", 12, 0.3), ("dsb2018_nuclei", 24, 0.6)])
+def test_one_click_is_far_above_chance_and_five_beat_the_baseline(data_dir, dataset, objects, one_click_iou):
+    # chance: an object covers a few percent of its image (DUTS ~20%)
+    from conftest import REPO_ROOT
+
+    split = REPO_ROOT / "splits" / f"val_{dataset}.txt"
+    kwargs = dict(max_clicks=5, max_objects=objects, seed=1, split_file=split if split.is_file() else None)
+    network = evaluate_dataset(data_dir / "2d" / dataset, "network", **kwargs).summary()
+    baseline = evaluate_dataset(data_dir / "2d" / dataset, "watershed", **kwargs).summary()
+    assert network["mIoU@1"] > one_click_iou
+    assert network["mIoU@5"] > baseline["mIoU@5"]

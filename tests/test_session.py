@@ -58,14 +58,14 @@ def test_volume_with_three_slices_and_no_channels():
 
 
 def test_iou_rises_with_corrective_clicks():
-    # Two touching disks of the same brightness: a click on one leaks into both,
-    # a negative click on the other corrects it.
+    # Two touching disks of the same brightness: with the watershed a click on one leaks
+    # into both, a negative click on the other corrects it.
     shape = (80, 120)
     grid = np.indices(shape, dtype=float)
     left = (grid[0] - 40) ** 2 + (grid[1] - 40) ** 2 <= 20**2
     right = (grid[0] - 40) ** 2 + (grid[1] - 78) ** 2 <= 20**2
     image = (0.2 + 0.6 * (left | right) + np.random.default_rng(2).normal(0, 0.03, shape)).astype(np.float32)
-    session = InteractiveSession(image)
+    session = InteractiveSession(image, engine="watershed")
     first = iou(left, session.add_click((40, 40)))
     second = iou(left, session.add_click((40, 85), positive=False))
     assert second > first

@@ -1,4 +1,4 @@
-"""The ``napari-iis`` command: demo, evaluate, engines."""
+"""The ``napari-iis`` command: demo, evaluate, evaluate3d, train, plot, engines."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .engines import DEFAULT_ENGINE, available_engines
+from .engines import DEFAULT_ENGINE, DEFAULT_VOLUME_ENGINE, available_engines
+from .training.data import TRAIN_SETS
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -75,6 +76,7 @@ def _run_train(args: argparse.Namespace) -> int:
     config = TrainConfig(
         data_root=str(args.data), splits_dir=str(args.splits), out_dir=str(args.out), steps=args.steps,
         batch=args.batch, size=args.size, lr=args.lr, seed=args.seed, threads=args.threads, device=args.device,
+        sets=tuple(args.sets),
     )
     weights = train(config, progress=lambda items: tqdm(items, desc="train", mininterval=5))
     print(f"weights: {weights}")
@@ -83,7 +85,8 @@ def _run_train(args: argparse.Namespace) -> int:
 
 def _run_engines(_: argparse.Namespace) -> int:
     for name in available_engines():
-        print(name + ("  (default)" if name == DEFAULT_ENGINE else ""))
+        role = {DEFAULT_ENGINE: "  (default, 2D)", DEFAULT_VOLUME_ENGINE: "  (default, volumes)"}
+        print(name + role.get(name, ""))
     return 0
 
 
@@ -110,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate3d = commands.add_parser("evaluate3d", help="3D evaluation: clicks then propagation, or 3D clicks")
     evaluate3d.add_argument("dataset", type=Path, help="a folder of <name>_image.nii.gz|tif and <name>_labels.* (or masks/)")
     evaluate3d.add_argument("--mode", choices=["propagate", "clicks"], default="propagate")
-    evaluate3d.add_argument("--engine", default=DEFAULT_ENGINE, choices=available_engines())
+    evaluate3d.add_argument("--engine", default=DEFAULT_VOLUME_ENGINE, choices=available_engines())
     evaluate3d.add_argument("--max-slice-clicks", type=int, default=5, help="propagate: clicks on the largest slice")
     evaluate3d.add_argument("--max-clicks", type=int, default=10, help="clicks: 3D clicks per object")
     evaluate3d.add_argument("--min-voxels", type=int, default=100)
@@ -135,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--threads", type=int, default=2)
     train.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    train.add_argument("--sets", nargs="+", default=list(TRAIN_SETS), choices=TRAIN_SETS,
+                       help="2D data sets to train on (procedural shapes are always added)")
     train.set_defaults(run=_run_train)
 
     engines = commands.add_parser("engines", help="list the available engines")

@@ -23,7 +23,7 @@ from qtpy.QtWidgets import (
 
 from .core.mask import SparseMask
 from .core.session import InteractiveSession
-from .engines import DEFAULT_ENGINE, Engine, available_engines, create_engine
+from .engines import DEFAULT_ENGINE, Engine, available_engines, create_engine, default_engine
 from .napari_glue.interaction import SHORTCUTS, bind_keys, install_click_callback
 from .napari_glue.layers import (
     make_preview_layer,
@@ -143,6 +143,8 @@ class SegmentationWidget(QWidget):
         self.click_button.clicked.connect(self.click_mode)
         self.box_button.clicked.connect(lambda: self.shape_mode("add_rectangle"))
         self.scribble_button.clicked.connect(lambda: self.shape_mode("add_path"))
+        self.image_combo.currentTextChanged.connect(self._suggest_engine)
+        self.slices_check.toggled.connect(self._suggest_engine)
         for event in (self.viewer.layers.events.inserted, self.viewer.layers.events.removed):
             event.connect(self._refresh_layer_choices)
         self._refresh_layer_choices()
@@ -150,6 +152,7 @@ class SegmentationWidget(QWidget):
     # -- layer choices -----------------------------------------------------------------
     def _refresh_layer_choices(self, *_: Any) -> None:
         own = {self.prompt_layer, self.preview_layer, self.shapes_layer}
+        chosen_image = self.image_combo.currentText()
         images = [layer.name for layer in self.viewer.layers if isinstance(layer, Image)]
         labels = [layer.name for layer in self.viewer.layers if isinstance(layer, Labels) and layer not in own]
         for combo, names in ((self.image_combo, images), (self.labels_combo, [NEW_LABELS, *labels])):
@@ -160,6 +163,14 @@ class SegmentationWidget(QWidget):
             if current in names:
                 combo.setCurrentText(current)
             combo.blockSignals(False)
+        if self.image_combo.currentText() != chosen_image:
+            self._suggest_engine()
+
+    def _suggest_engine(self, *_: Any) -> None:
+        """The default engine for the chosen image: 3D prompts need a 3D engine."""
+        layer = self._layer(self.image_combo.currentText(), Image)
+        volume = layer is not None and spatial_ndim(layer) == 3 and not self.slices_check.isChecked()
+        self.engine_combo.setCurrentText(default_engine(3 if volume else 2))
 
     def _layer(self, name: str, kind: type) -> Any:
         if name in self.viewer.layers and isinstance(self.viewer.layers[name], kind):

@@ -164,7 +164,7 @@ def evaluate_volumes(
     max_objects: int | None = None,
     progress: Callable[[Iterable[Any]], Iterable[Any]] = lambda items: items,
 ) -> Report3D:
-    engine = resolve_engine(engine)
+    engine = resolve_engine(engine, 3)
     report = Report3D(Path(dataset).name, engine.name, mode)
     for case in progress(list(volume_cases(dataset, min_voxels))):
         session = InteractiveSession(case.image, spacing=case.spacing, engine=engine,

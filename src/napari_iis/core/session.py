@@ -28,7 +28,8 @@ class InteractiveSession:
     reads a trailing axis of 3 or 4 on a 3-axis array as RGB(A); give the axis for other
     multichannel layouts, or None for none. ``spacing`` is the physical pixel/voxel size. Any
     array with ``shape`` and slicing works (numpy, memmap, dask, zarr): only crops are read.
-    ``engine`` is an engine name (``napari_iis.engines.available_engines()``) or instance.
+    ``engine`` is an engine name (``napari_iis.engines.available_engines()``) or instance;
+    by default the shipped network for 2D images and the watershed engine for volumes.
     On a volume, ``slice_mode=True`` makes prompts segment their own slice only (the
     default for engines that work in 2D only); ``propagate()`` then carries the object on.
     Every prompt method returns the updated mask of the current object. Bad input raises
@@ -46,7 +47,7 @@ class InteractiveSession:
         slice_mode: bool | None = None,
     ) -> None:
         self.image = ImageSource(image, channel_axis=channel_axis, spacing=spacing)
-        self.engine: Engine = resolve_engine(engine)
+        self.engine: Engine = resolve_engine(engine, self.image.ndim)
         supported = set(self.engine.capabilities.ndims)
         if self.image.ndim == 3 and 2 in supported:
             supported.add(3)  # a 2D engine segments a volume slice by slice

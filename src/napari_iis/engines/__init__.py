@@ -9,7 +9,6 @@ from .network.engine import packaged_weights
 from .random_walker import RandomWalkerEngine
 from .watershed import WatershedEngine
 
-DEFAULT_ENGINE = "watershed"
 
 
 def _network_engine(refine: bool = True) -> Engine:
@@ -25,6 +24,15 @@ _FACTORIES: dict[str, Callable[[], Engine]] = {
 if packaged_weights().is_file():
     _FACTORIES["network"] = _network_engine
     _FACTORIES["network_coarse"] = lambda: _network_engine(refine=False)
+
+DEFAULT_ENGINE = "network" if "network" in _FACTORIES else "watershed"
+"""The engine for 2D images (and volumes segmented slice by slice)."""
+DEFAULT_VOLUME_ENGINE = "watershed"
+"""The engine for prompts that segment a whole volume at once (no 3D network ships yet)."""
+
+
+def default_engine(ndim: int) -> str:
+    return DEFAULT_VOLUME_ENGINE if ndim == 3 else DEFAULT_ENGINE
 
 
 def available_engines() -> tuple[str, ...]:
@@ -42,9 +50,10 @@ def create_engine(name: str = DEFAULT_ENGINE) -> Engine:
     return factory()
 
 
-def resolve_engine(engine: str | Engine | None) -> Engine:
+def resolve_engine(engine: str | Engine | None, ndim: int = 2) -> Engine:
+    """``engine`` itself, the engine of that name, or the default for ``ndim``-D images."""
     if engine is None:
-        return create_engine(DEFAULT_ENGINE)
+        return create_engine(default_engine(ndim))
     if isinstance(engine, str):
         return create_engine(engine)
     if not isinstance(engine, Engine):
@@ -54,10 +63,12 @@ def resolve_engine(engine: str | Engine | None) -> Engine:
 
 __all__ = [
     "DEFAULT_ENGINE",
+    "DEFAULT_VOLUME_ENGINE",
     "Engine",
     "EngineCapabilities",
     "EngineRequest",
     "available_engines",
     "create_engine",
+    "default_engine",
     "resolve_engine",
 ]
