@@ -23,10 +23,13 @@ from napari_iis.sample_data import load_sample  # noqa: E402
 
 
 def tiled(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The histology sample tiled to ``size``², each tile's nuclei under their own ids."""
     image, labels = load_sample("histology")
     reps = (-(-size // image.shape[0]), -(-size // image.shape[1]))
     big = np.tile(image, reps + (1,))[:size, :size]
-    tiles = np.tile(labels, reps)[:size, :size]
+    tile_index = np.kron(np.arange(reps[0] * reps[1]).reshape(reps), np.ones(labels.shape, np.int64))
+    ids = np.tile(labels.astype(np.int64), reps)
+    tiles = np.where(ids > 0, ids + tile_index * (int(labels.max()) + 1), 0)[:size, :size]
     return big, tiles
 
 

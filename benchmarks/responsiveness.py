@@ -16,6 +16,7 @@ import time
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
+from scipy import ndimage  # noqa: E402
 
 
 def main() -> None:
@@ -59,22 +60,25 @@ def main() -> None:
         lateness.append(max(0.0, now - expected[0]))
         expected[0] = now + 0.01
 
+    ids, areas = np.unique(labels[labels > 0], return_counts=True)
+    targets = ids[np.argsort(areas)[::-1]][: -(-args.clicks // 3)]
+    # the simulated user looks only near its object, to keep its own work off the GUI thread
+    boxes = ndimage.find_objects(labels)
+    regions = {}
+    for target in targets:
+        box = boxes[target - 1]
+        regions[target] = tuple(slice(max(b.start - 64, 0), b.stop + 64) for b in box)
     timer = QTimer()
     timer.timeout.connect(tick)
     timer.start(10)
-    ids, areas = np.unique(labels[labels > 0], return_counts=True)
-    targets = ids[np.argsort(areas)[::-1]]
     to_screen = []
     for index in range(args.clicks):
-        truth = labels == targets[index % len(targets)]
+        target = targets[index // 3]  # three clicks per object
         if index % 3 == 0:
             widget.discard()
             settle()
-        # the simulated user looks only near the object, to keep its own work off the GUI thread
-        points = np.argwhere(truth)
-        low, high = np.maximum(points.min(axis=0) - 64, 0), points.max(axis=0) + 65
-        region = tuple(slice(int(a), int(b)) for a, b in zip(low, high))
-        click = next_click(truth[region], widget.preview_layer.data[region] > 0)
+        region = regions[target]
+        click = next_click(labels[region] == target, widget.preview_layer.data[region] > 0)
         if click is None:
             continue
         started = time.perf_counter()

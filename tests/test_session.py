@@ -105,6 +105,19 @@ def test_only_crops_of_a_huge_lazy_image_are_read():
     assert all(abs(o - (150 * 66 + 75)) < 40 for o in patch.offset)
 
 
+def test_a_window_far_larger_than_the_engine_input_is_read_strided():
+    data = ReadCountingArray((20_000, 20_000))
+    session = InteractiveSession(data)
+    session.add_click((150 * 10 + 75, 150 * 10 + 75))
+    data.reads.clear()
+    session.add_click((150 * 60 + 75, 150 * 60 + 75))  # one object, two cells 10 k pixels apart
+    window = session.last_window
+    assert min(window.shape) > 7000
+    read = [np.prod([len(range(*s.indices(n))) for s, n in zip(r, data.shape)]) for r in data.reads]
+    assert read and max(read) <= 1.2 * 4 * np.prod(window.target_shape)
+    assert session.mask[150 * 10 + 75, 150 * 10 + 75] and session.mask[150 * 60 + 75, 150 * 60 + 75]
+
+
 @pytest.mark.parametrize(
     ("action", "message"),
     [

@@ -17,10 +17,11 @@ from napari_iis.widget import LABELS_LAYER_NAME, SegmentationWidget
 def viewer_and_widget(make_napari_viewer, qtbot):
     viewer = make_napari_viewer(show=True)
 
-    def start(image, **kwargs):
+    def start(image, channels_first=False, **kwargs):
         layer = viewer.add_image(image, **kwargs)
         _, widget = viewer.window.add_plugin_dock_widget("napari-iis", "Interactive segmentation")
         assert isinstance(widget, SegmentationWidget)
+        widget.channels_check.setChecked(channels_first)
         widget.start(layer)
         wait_idle(qtbot, widget)
         assert widget._loading is None, "the loading indicator must close once the engine is ready"
@@ -146,6 +147,39 @@ def test_volume_click_on_a_slice(viewer_and_widget, qtbot):
     assert widget.prompt_layer.data[0][0] == pytest.approx(10)
     mask = widget.preview_layer.data > 0
     assert mask.shape == truth.shape and iou(truth, mask) > 0.75
+
+
+def test_multichannel_image_with_its_channel_axis_chosen(viewer_and_widget, qtbot):
+    viewer, start = viewer_and_widget
+    image, truth = disk_image(shape=(96, 128), centre=(48, 60), radius=18)
+    noise = np.random.default_rng(1).random(image.shape).astype(np.float32)
+    layer, widget = start(np.stack([image, noise]), channels_first=True, scale=(1, 0.5, 0.5))
+    assert widget.grid.shape == (96, 128) and widget.preview_layer.ndim == 2
+    click(viewer, layer, (48, 60))
+    wait_idle(qtbot, widget)
+    assert iou(truth, widget.preview_layer.data > 0) > 0.75
+    press(viewer, Qt.Key.Key_Return)
+    wait_idle(qtbot, widget)
+    labels = viewer.layers[LABELS_LAYER_NAME]
+    assert labels.data.shape == (96, 128) and tuple(labels.scale) == (0.5, 0.5)
+    assert iou(truth, labels.data == 1) > 0.75
+
+
+def test_time_series_frames_are_segmented_one_by_one(viewer_and_widget, qtbot):
+    viewer, start = viewer_and_widget
+    frames = [disk_image(shape=(64, 80), centre=(32, 20 + 4 * t), radius=10) for t in range(6)]
+    movie = np.stack([image for image, _ in frames])
+    viewer.dims.current_step = (0, 0, 0)
+    layer, widget = start(movie)
+    widget.slices_check.setChecked(True)
+    widget.start(layer)
+    wait_idle(qtbot, widget)
+    viewer.dims.current_step = (3, 0, 0)
+    click(viewer, layer, (32, 32))
+    wait_idle(qtbot, widget)
+    mask = widget.preview_layer.data > 0
+    assert mask[3].any() and not mask[[0, 1, 2, 4, 5]].any()
+    assert iou(frames[3][1], mask[3]) > 0.75
 
 
 def test_errors_become_notifications_and_keep_the_labels(viewer_and_widget, qtbot):

@@ -26,9 +26,12 @@ from .core.session import InteractiveSession
 from .engines import DEFAULT_ENGINE, Engine, available_engines, create_engine, default_engine
 from .napari_glue.interaction import SHORTCUTS, bind_keys, install_click_callback
 from .napari_glue.layers import (
+    ImageGrid,
+    image_grid,
     make_preview_layer,
     make_prompt_layer,
     make_shapes_layer,
+    make_target_labels,
     next_free_label,
     shape_to_prompt,
     show_clicks,
@@ -53,6 +56,7 @@ class SegmentationWidget(QWidget):
         super().__init__()
         self.viewer = napari_viewer
         self.image_layer: Image | None = None
+        self.grid: ImageGrid | None = None
         self.prompt_layer = None
         self.shapes_layer = None
         self.preview_layer: Labels | None = None
@@ -75,6 +79,7 @@ class SegmentationWidget(QWidget):
         self.engine_combo.setCurrentText(DEFAULT_ENGINE)
         self.overwrite_check = QCheckBox("overwrite other objects")
         self.slices_check = QCheckBox("volumes: segment slice by slice (then propagate)")
+        self.channels_check = QCheckBox("the image's first axis holds channels (C, …)")
         self.start_button = QPushButton("Start on this image")
         self.commit_button = QPushButton("Commit (Enter)")
         self.discard_button = QPushButton("Discard (Esc)")
@@ -114,6 +119,7 @@ class SegmentationWidget(QWidget):
         layout.addLayout(form)
         layout.addWidget(self.overwrite_check)
         layout.addWidget(self.slices_check)
+        layout.addWidget(self.channels_check)
         layout.addWidget(self.start_button)
         layout.addLayout(tools)
         layout.addWidget(self.negative_check)
@@ -145,6 +151,7 @@ class SegmentationWidget(QWidget):
         self.scribble_button.clicked.connect(lambda: self.shape_mode("add_path"))
         self.image_combo.currentTextChanged.connect(self._suggest_engine)
         self.slices_check.toggled.connect(self._suggest_engine)
+        self.channels_check.toggled.connect(self._suggest_engine)
         for event in (self.viewer.layers.events.inserted, self.viewer.layers.events.removed):
             event.connect(self._refresh_layer_choices)
         self._refresh_layer_choices()
@@ -169,7 +176,8 @@ class SegmentationWidget(QWidget):
     def _suggest_engine(self, *_: Any) -> None:
         """The default engine for the chosen image: 3D prompts need a 3D engine."""
         layer = self._layer(self.image_combo.currentText(), Image)
-        volume = layer is not None and spatial_ndim(layer) == 3 and not self.slices_check.isChecked()
+        volume = (layer is not None and spatial_ndim(layer, self.channels_check.isChecked()) == 3
+                  and not self.slices_check.isChecked())
         self.engine_combo.setCurrentText(default_engine(3 if volume else 2))
 
     def _layer(self, name: str, kind: type) -> Any:
@@ -185,17 +193,26 @@ class SegmentationWidget(QWidget):
             show_warning("napari-iis: add an image layer first")
             return
         data = image_layer.data[0] if image_layer.multiscale else image_layer.data
-        if data.ndim - (1 if image_layer.rgb else 0) not in (2, 3):
-            show_error(f"napari-iis: '{image_layer.name}' has {data.ndim} axes; 2D, RGB and 3D images are supported")
+        try:
+            grid = image_grid(image_layer, channels_first=self.channels_check.isChecked())
+        except ValueError as error:
+            show_error(f"napari-iis: {error}")
+            return
+        if grid.ndim not in (2, 3):
+            show_error(
+                f"napari-iis: '{image_layer.name}' has {grid.ndim} spatial axes; 2D, RGB and 3D images (or time "
+                "series, segmented frame by frame) are supported: tick 'first axis holds channels' for "
+                "(C, Y, X) or (C, Z, Y, X), or open one time point of a 4D series as its own layer"
+            )
             return
         self._remove_own_layers()
-        self.image_layer = image_layer
+        self.image_layer, self.grid = image_layer, grid
         self.image_combo.setCurrentText(image_layer.name)
-        self.preview_layer = self.viewer.add_layer(make_preview_layer(image_layer))
+        self.preview_layer = self.viewer.add_layer(make_preview_layer(grid))
         self._shown_mask = None
-        self.shapes_layer = self.viewer.add_layer(make_shapes_layer(image_layer))
+        self.shapes_layer = self.viewer.add_layer(make_shapes_layer(grid))
         self.shapes_layer.events.data.connect(self._on_shape_drawn)
-        self.prompt_layer = self.viewer.add_layer(make_prompt_layer(image_layer))
+        self.prompt_layer = self.viewer.add_layer(make_prompt_layer(grid))
         self.prompt_layer.mode = "pan_zoom"
         install_click_callback(self.prompt_layer, self._on_click, lambda: self.negative_mode)
         keys = {
@@ -209,13 +226,13 @@ class SegmentationWidget(QWidget):
         bind_keys(self.shapes_layer, {k: v for k, v in keys.items() if k != "Escape"})
         self.viewer.layers.selection.active = self.prompt_layer
         engine_name = self.engine_combo.currentText()
-        spacing = tuple(float(s) for s in image_layer.scale[: spatial_ndim(image_layer)])
-        slice_mode = True if self.slices_check.isChecked() and spatial_ndim(image_layer) == 3 else None
+        spacing = tuple(float(s) for s in grid.scale)
+        slice_mode = True if self.slices_check.isChecked() and grid.ndim == 3 else None
         self.status.setText(f"loading engine {engine_name}…")
         self._close_loading()
         self._loading = progress(total=0, desc=f"napari-iis: loading {engine_name}")
         self.worker.submit("open", lambda: InteractiveSession(
-            data, channel_axis=-1 if image_layer.rgb else None, spacing=spacing,
+            data, channel_axis=grid.channel_axis, spacing=spacing,
             engine=self._engine(engine_name), slice_mode=slice_mode))
 
     def _engine(self, name: str) -> Engine:
@@ -243,10 +260,10 @@ class SegmentationWidget(QWidget):
 
     # -- actions -----------------------------------------------------------------------
     def _on_click(self, world_position: tuple[float, ...], positive: bool) -> None:
-        if self.image_layer is None or self.prompt_layer is None:
+        if self.image_layer is None or self.prompt_layer is None or self.grid is None:
             return
         position = tuple(float(v) for v in self.image_layer.world_to_data(world_position))
-        self.add_click(position[-spatial_ndim(self.image_layer):], positive)
+        self.add_click(position[-self.grid.ndim:], positive)
 
     def add_click(self, position: tuple[float, ...], positive: bool = True) -> None:
         """A click at ``position`` in the image's data coordinates."""
@@ -290,7 +307,7 @@ class SegmentationWidget(QWidget):
     def propagate(self) -> None:
         """Carry the current object through the volume from the slice of the last prompt;
         slices corrected by hand (prompts on them) are kept."""
-        if self.image_layer is None or spatial_ndim(self.image_layer) != 3:
+        if self.grid is None or self.grid.ndim != 3:
             show_warning("napari-iis: propagation works on 3D images")
             return
         self.progress_bar.setValue(0)
@@ -366,14 +383,8 @@ class SegmentationWidget(QWidget):
         chosen = self._layer(self.labels_combo.currentText(), Labels)
         if chosen is not None:
             return chosen
-        assert self.image_layer is not None
-        ndim = spatial_ndim(self.image_layer)
-        shape = self.image_layer.data.shape[:ndim] if not self.image_layer.multiscale else self.image_layer.data[0].shape[:ndim]
-        layer = self.viewer.add_labels(
-            np.zeros(shape, dtype=np.uint32), name=LABELS_LAYER_NAME,
-            scale=self.image_layer.scale[:ndim], translate=self.image_layer.translate[:ndim],
-            metadata=dict(self.image_layer.metadata),  # e.g. a NIfTI affine, for saving on its grid
-        )
+        assert self.image_layer is not None and self.grid is not None
+        layer = self.viewer.add_layer(make_target_labels(self.grid, LABELS_LAYER_NAME, self.image_layer.metadata))
         self._refresh_layer_choices()
         self.labels_combo.setCurrentText(layer.name)
         if self.prompt_layer is not None:

@@ -280,12 +280,15 @@ class InteractiveSession:
             self.engine.capabilities.input_size(ndim),
             self.crop_policy,
         )
+        strided = window.strided_slices
         if plane is None:
-            crop = self.image.read(window.slices)
+            crop = self.image.read(strided)
         else:
-            crop = self.image.read((slice(plane, plane + 1), *window.slices))[:, 0]
+            crop = self.image.read((slice(plane, plane + 1), *strided))[:, 0]
         image = resample(crop, window.target_shape, order=1)
-        previous_crop = resample(previous.read(window.slices).astype(np.float32), window.target_shape, order=1)
+        previous_window = previous.read(window.slices)[
+            tuple(slice(s.start - a, None, s.step) for s, a in zip(strided, window.start))]
+        previous_crop = resample(previous_window.astype(np.float32), window.target_shape, order=1)
         request = EngineRequest(
             image=image,
             prompts=tuple(p.mapped(window.to_crop) for p in prompts),

