@@ -51,13 +51,36 @@ def canvas(viewer):
 
 def click(viewer, layer, data_yx, button=Qt.MouseButton.LeftButton, modifier=Qt.KeyboardModifier.NoModifier):
     """A real mouse click on the canvas at the image's data coordinate (y, x)."""
-    world = np.asarray(layer.data_to_world([viewer.dims.current_step[0], *data_yx] if layer.ndim == 3 and not layer.rgb else data_yx))
-    wy, wx = world[-2], world[-1]
+    QTest.mouseClick(canvas(viewer), button, modifier, canvas_point(viewer, layer, data_yx))
+
+
+def canvas_point(viewer, layer, data_yx) -> QPoint:
+    """Where the image's data coordinate (y, x) of the slice on screen is on the canvas."""
+    leading = list(viewer.dims.current_step[: layer.ndim - 2])
+    world = np.asarray(layer.data_to_world([*leading, *data_yx]))
     native = canvas(viewer)
     centre, zoom = camera(viewer).center, camera(viewer).zoom
-    x = (wx - centre[-1]) * zoom + native.width() / 2
-    y = (wy - centre[-2]) * zoom + native.height() / 2
-    QTest.mouseClick(native, button, modifier, QPoint(int(round(x)), int(round(y))))
+    x = (world[-1] - centre[-1]) * zoom + native.width() / 2
+    y = (world[-2] - centre[-2]) * zoom + native.height() / 2
+    return QPoint(int(round(x)), int(round(y)))
+
+
+def drag(viewer, layer, path_yx, qtbot):
+    """A real left-button drag on the canvas through the image coordinates ``path_yx``."""
+    from qtpy.QtCore import QEvent, QPointF
+    from qtpy.QtGui import QMouseEvent
+    from qtpy.QtWidgets import QApplication
+
+    native = canvas(viewer)
+    points = [canvas_point(viewer, layer, p) for p in path_yx]
+    QTest.mousePress(native, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, points[0])
+    for point in points[1:]:
+        local = QPointF(point)
+        move = QMouseEvent(QEvent.Type.MouseMove, local, native.mapToGlobal(local), Qt.MouseButton.NoButton,
+                           Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(native, move)
+        qtbot.wait(10)
+    QTest.mouseRelease(native, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, points[-1])
 
 
 def press(viewer, key, modifier=Qt.KeyboardModifier.NoModifier):
@@ -210,14 +233,17 @@ def test_box_then_negative_scribble_from_the_shapes_layer(viewer_and_widget, qtb
     press(viewer, Qt.Key.Key_B)  # the box tool
     assert viewer.layers.selection.active.name == widget.shapes_layer.name
     assert widget.shapes_layer.mode == "add_rectangle"
-    widget.shapes_layer.add_rectangles(np.array([[26.0, 38.0], [70.0, 82.0]]))
+    drag(viewer, layer, [(26, 38), (48, 60), (70, 82)], qtbot)
     wait_idle(qtbot, widget)
+    assert list(widget.shapes_layer.shape_type) == ["rectangle"]
     boxed = widget.preview_layer.data > 0
     assert iou(truth, boxed) > 0.8
     assert [p.kind for p in widget.last_report.prompts] == ["box"]
 
     widget.negative_check.setChecked(True)
-    widget.shapes_layer.add_paths(np.array([[5.0, 5.0], [5.0, 120.0]]))
+    press(viewer, Qt.Key.Key_S)  # the scribble tool
+    assert widget.shapes_layer.mode == "add_path"
+    drag(viewer, layer, [(5, 5 + 5 * i) for i in range(24)], qtbot)
     wait_idle(qtbot, widget)
     assert [p.kind for p in widget.last_report.prompts] == ["box", "scribble"]
     assert not widget.last_report.prompts[1].positive
