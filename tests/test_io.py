@@ -50,6 +50,7 @@ def test_napari_opens_nifti_with_spacing_and_saves_labels_on_its_grid(make_napar
     viewer = make_napari_viewer()
     (layer,) = viewer.open(str(ct_path), plugin="napari-iis")
     assert layer.data.shape == (30, 101, 122) and tuple(layer.scale) == (3.0, 3.0, 3.0)
+    assert tuple(layer.contrast_limits) == (-160, 240)  # a CT in HU opens in the soft-tissue window
     labels = viewer.add_labels(np.zeros(layer.data.shape, np.uint8), name="organ",
                                scale=layer.scale, metadata=dict(layer.metadata))
     labels.data[10:12, 40:50, 50:60] = 1

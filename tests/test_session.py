@@ -161,6 +161,21 @@ def test_bad_images_are_refused(image, message):
         InteractiveSession(image)
 
 
+def test_an_intensity_window_replaces_the_percentile_range():
+    # a CT-like slice: air, soft tissue at 40 HU, an organ at 90 HU, bone at 1000 HU
+    image = np.full((96, 128), -1000, np.int16)
+    image[10:90, 10:120] = 40
+    image[30:66, 40:80] = 90
+    image[80:90, 10:120] = 1000
+    window = (slice(0, 96), slice(0, 128))
+    plain = InteractiveSession(image).image.read(window)[0]
+    windowed = InteractiveSession(image, intensity_window=(-160, 240)).image.read(window)[0]
+    assert windowed[48, 60] - windowed[20, 20] == pytest.approx(50 / 400)
+    assert windowed[48, 60] - windowed[20, 20] > 4 * (plain[48, 60] - plain[20, 20])
+    with pytest.raises(ValueError, match="low < high"):
+        InteractiveSession(image, intensity_window=(240, -160))
+
+
 def test_bad_spacing_and_engine_are_refused(disk):
     image, _ = disk
     with pytest.raises(ValueError, match="spacing has 3 values"):

@@ -295,3 +295,14 @@ def test_propagation_from_a_slice_in_the_viewer(viewer_and_widget, qtbot):
     widget.commit()
     wait_idle(qtbot, widget)
     assert dice(truth, np.asarray(viewer.layers[LABELS_LAYER_NAME].data) == 1) > 0.8
+
+
+def test_narrowed_contrast_limits_become_the_engines_window():
+    from napari.layers import Image
+
+    from napari_iis.napari_glue.layers import chosen_window
+
+    ct = np.linspace(-1000, 1500, 64 * 64).reshape(64, 64).astype(np.int16)
+    assert chosen_window(Image(ct)) is None
+    assert chosen_window(Image(ct, contrast_limits=(-160, 240))) == (-160.0, 240.0)
+    assert chosen_window(Image(np.zeros((8, 8, 3), np.uint8) + np.arange(8)[:, None, None], rgb=True)) is None

@@ -56,6 +56,7 @@ def _run_evaluate3d(args: argparse.Namespace) -> int:
     report = evaluate_volumes(
         args.dataset, args.engine, args.mode, max_slice_clicks=args.max_slice_clicks,
         max_clicks=args.max_clicks, min_voxels=args.min_voxels, max_objects=args.max_objects,
+        intensity_window=tuple(args.window) if args.window else None,
         progress=lambda items: tqdm(items, desc=f"evaluate3d {Path(args.dataset).name}", unit="volume"),
     )
     return _print_report(report, args.json)
@@ -118,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate3d.add_argument("--max-clicks", type=int, default=10, help="clicks: 3D clicks per object")
     evaluate3d.add_argument("--min-voxels", type=int, default=100)
     evaluate3d.add_argument("--max-objects", type=int, default=None, help="per volume, in name order")
+    evaluate3d.add_argument("--window", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None,
+                            help="intensity window, e.g. -160 240 (CT soft tissue, HU); default: percentiles")
     evaluate3d.add_argument("--json", type=Path, default=None)
     evaluate3d.set_defaults(run=_run_evaluate3d)
 

@@ -27,6 +27,7 @@ from .engines import DEFAULT_ENGINE, Engine, available_engines, create_engine, d
 from .napari_glue.interaction import SHORTCUTS, bind_keys, install_click_callback
 from .napari_glue.layers import (
     ImageGrid,
+    chosen_window,
     image_grid,
     make_preview_layer,
     make_prompt_layer,
@@ -231,9 +232,10 @@ class SegmentationWidget(QWidget):
         self.status.setText(f"loading engine {engine_name}…")
         self._close_loading()
         self._loading = progress(total=0, desc=f"napari-iis: loading {engine_name}")
+        window = chosen_window(image_layer)
         self.worker.submit("open", lambda: InteractiveSession(
             data, channel_axis=grid.channel_axis, spacing=spacing,
-            engine=self._engine(engine_name), slice_mode=slice_mode))
+            engine=self._engine(engine_name), slice_mode=slice_mode, intensity_window=window))
 
     def _engine(self, name: str) -> Engine:
         """Engines are created once per widget, in the worker thread."""

@@ -130,6 +130,8 @@ def _propagate_object(session: InteractiveSession, truth: np.ndarray, max_slice_
         mask = session.add_click((plane, *click.position), click.positive)
         if iou(truth[plane], mask[plane]) >= 0.9:
             break
+    if not session.mask[plane].any():  # the simulated user's clicks left nothing to carry on
+        return dice(truth, session.mask), clicks, 0.0, 0
     started = time.perf_counter()
     result = session.propagate(plane=plane)
     seconds = time.perf_counter() - started
@@ -162,13 +164,16 @@ def evaluate_volumes(
     max_clicks: int = 10,
     min_voxels: int = 100,
     max_objects: int | None = None,
+    intensity_window: tuple[float, float] | None = None,
     progress: Callable[[Iterable[Any]], Iterable[Any]] = lambda items: items,
 ) -> Report3D:
+    """``intensity_window``: e.g. a CT window in HU; default, each volume's percentiles."""
     engine = resolve_engine(engine, 3)
     report = Report3D(Path(dataset).name, engine.name, mode)
     for case in progress(list(volume_cases(dataset, min_voxels))):
         session = InteractiveSession(case.image, spacing=case.spacing, engine=engine,
-                                     slice_mode=True if mode == "propagate" else None)
+                                     slice_mode=True if mode == "propagate" else None,
+                                     intensity_window=intensity_window)
         if mode == "clicks" and session.slice_mode:
             raise ValueError(f"engine {engine.name!r} segments 2D slices only: use --mode propagate")
         names = sorted(case.objects)[:max_objects] if max_objects else sorted(case.objects)

@@ -39,7 +39,9 @@ class ImageSource:
     """The image of one session: its geometry, intensity range, and crop reader.
 
     Only the requested windows are read from ``data``, so numpy memmaps, dask and zarr
-    arrays of any size work without being loaded whole.
+    arrays of any size work without being loaded whole. Intensities are scaled from the
+    image's 0.5–99.5 percentiles, or from ``intensity_window`` (low, high) where given:
+    a CT window in Hounsfield units, or the contrast limits the user looks through.
     """
 
     def __init__(
@@ -48,6 +50,7 @@ class ImageSource:
         *,
         channel_axis: ChannelAxis = "auto",
         spacing: Sequence[float] | None = None,
+        intensity_window: Sequence[float] | None = None,
     ) -> None:
         if not hasattr(data, "shape") or not hasattr(data, "__getitem__"):
             data = np.asarray(data)
@@ -76,6 +79,8 @@ class ImageSource:
         self.n_channels = 3 if (n_channels == 4 and self.channel_axis == len(shape) - 1) else n_channels
         self.spacing: tuple[float, ...] = self._validate_spacing(spacing)
         self.low, self.high = self._intensity_range()
+        if intensity_window is not None:
+            self.low, self.high = _validate_window(intensity_window)
 
     def _validate_spacing(self, spacing: Sequence[float] | None) -> tuple[float, ...]:
         if spacing is None:
@@ -135,3 +140,10 @@ class ImageSource:
             crop = np.moveaxis(crop, self.channel_axis, 0)
         scaled = (crop - self.low) / (self.high - self.low)
         return np.clip(scaled, 0.0, 1.0, out=scaled).astype(np.float32, copy=False)
+
+
+def _validate_window(window: Sequence[float]) -> tuple[float, float]:
+    values = tuple(float(v) for v in window)
+    if len(values) != 2 or not all(math.isfinite(v) for v in values) or values[0] >= values[1]:
+        raise ValueError(f"intensity_window must be (low, high) with low < high, got {tuple(window)}")
+    return values[0], values[1]

@@ -26,7 +26,9 @@ class InteractiveSession:
 
     ``image`` is 2D gray (Y, X), RGB (Y, X, 3) or 3D (Z, Y, X). ``channel_axis="auto"``
     reads a trailing axis of 3 or 4 on a 3-axis array as RGB(A); give the axis for other
-    multichannel layouts, or None for none. ``spacing`` is the physical pixel/voxel size. Any
+    multichannel layouts, or None for none. ``spacing`` is the physical pixel/voxel size.
+    ``intensity_window`` (low, high) replaces the image's percentile range, e.g. a CT
+    soft-tissue window (-160, 240). Any
     array with ``shape`` and slicing works (numpy, memmap, dask, zarr): only crops are read.
     ``engine`` is an engine name (``napari_iis.engines.available_engines()``) or instance;
     by default the shipped network for 2D images and the watershed engine for volumes.
@@ -45,8 +47,9 @@ class InteractiveSession:
         engine: str | Engine | None = None,
         crop_policy: CropPolicy | None = None,
         slice_mode: bool | None = None,
+        intensity_window: Sequence[float] | None = None,
     ) -> None:
-        self.image = ImageSource(image, channel_axis=channel_axis, spacing=spacing)
+        self.image = ImageSource(image, channel_axis=channel_axis, spacing=spacing, intensity_window=intensity_window)
         self.engine: Engine = resolve_engine(engine, self.image.ndim)
         supported = set(self.engine.capabilities.ndims)
         if self.image.ndim == 3 and 2 in supported:

@@ -22,6 +22,19 @@ class Volume:
     affine: np.ndarray  # 4x4, voxel (x, y, z) index to world (RAS mm), as in the file
 
 
+# The abdominal soft-tissue window (level 40, width 400 HU): what a radiologist looks through first.
+CT_SOFT_TISSUE_WINDOW = (-160.0, 240.0)
+
+
+def ct_window(data: np.ndarray) -> tuple[float, float] | None:
+    """The soft-tissue window for a CT in Hounsfield units (integers, air near -1000), else None."""
+    if data.dtype.kind not in "iu" or data.ndim != 3:
+        return None
+    step = max(1, round((data.size / 2_000_000) ** (1 / 3)))
+    sample = np.asarray(data[::step, ::step, ::step])
+    return CT_SOFT_TISSUE_WINDOW if sample.min() <= -900 and sample.max() >= 300 else None
+
+
 def is_nifti(path: str | Path) -> bool:
     return str(path).lower().endswith(SUFFIXES)
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..io.dicom import dicom_files, read_dicom_series
-from ..io.nifti import Volume, is_nifti, read_nifti, write_nifti
+from ..io.nifti import Volume, ct_window, is_nifti, read_nifti, write_nifti
 
 AFFINE_KEY = "nifti_affine"
 
@@ -40,6 +40,9 @@ def read_layers(path: str) -> list[tuple[Any, dict, str]]:
 
 def _layers(volume: Volume, path: str, name: str, labels: bool) -> list[tuple[Any, dict, str]]:
     meta = {"name": name, "scale": volume.spacing, "metadata": {AFFINE_KEY: volume.affine.tolist(), "source_path": path}}
+    window = None if labels else ct_window(volume.data)
+    if window is not None:
+        meta["contrast_limits"] = window  # the widget then segments through this window too
     return [(volume.data, meta, "labels" if labels else "image")]
 
 

@@ -46,6 +46,22 @@ def image_grid(image: Image, channels_first: bool = False) -> ImageGrid:
     return ImageGrid(tuple(data.shape), tuple(image.scale), tuple(image.translate), None)
 
 
+def chosen_window(image: Image) -> tuple[float, float] | None:
+    """The contrast limits of a gray image where they are narrower than its values (set
+    by a reader, e.g. a CT window, or by the user before Start): the engine then sees what
+    the user sees. None keeps the session's percentile range."""
+    if image.rgb:
+        return None
+    low, high = (float(v) for v in image.contrast_limits)
+    data = image.data[-1] if image.multiscale else image.data
+    step = max(1, round((np.prod(data.shape) / 1_000_000) ** (1 / data.ndim)))
+    sample = np.asarray(data[(slice(None, None, step),) * data.ndim])
+    data_low, data_high = float(sample.min()), float(sample.max())
+    tolerance = 1e-3 * (data_high - data_low)
+    narrowed = low > data_low + tolerance or high < data_high - tolerance
+    return (low, high) if narrowed and high > low else None
+
+
 def spatial_ndim(image: Image, channels_first: bool = False) -> int:
     return image.data.ndim - (1 if image.rgb or channels_first else 0)
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from ..io.nifti import CT_SOFT_TISSUE_WINDOW
+
 
 SOURCE = "Data Science Bowl 2018, stage 1 (fixed masks), CC0"
 CT_SOURCE = "TotalSegmentator test data, Apache-2.0 (labels are model output)"
@@ -53,6 +55,6 @@ def load_ct() -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]]:
 def abdomen_ct() -> list[tuple[Any, dict[str, Any], str]]:
     """Abdominal CT (30 × 101 × 122 at 3 mm), shown with a soft-tissue window."""
     image, _, spacing = load_ct()
-    meta = {"name": "abdomen CT", "scale": spacing, "contrast_limits": (-160, 240), "colormap": "gray",
+    meta = {"name": "abdomen CT", "scale": spacing, "contrast_limits": CT_SOFT_TISSUE_WINDOW, "colormap": "gray",
             "metadata": {"source": CT_SOURCE}}
     return [(image, meta, "image")]
