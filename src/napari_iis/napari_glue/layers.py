@@ -91,6 +91,9 @@ def show_clicks(layer: Points, prompts: Sequence[Prompt]) -> None:
     clicks = [p for p in prompts if isinstance(p, Click)]
     data = np.asarray([c.position for c in clicks], dtype=float).reshape(-1, layer.ndim)
     positive = np.asarray([c.positive for c in clicks], dtype=bool)
+    shown = np.asarray(layer.features["positive"], dtype=bool) if "positive" in layer.features else None
+    if layer.data.shape == data.shape and np.allclose(layer.data, data) and np.array_equal(shown, positive):
+        return  # already on screen (the widget adds a click's point as it is clicked)
     layer.data = data
     layer.features = {"positive": positive}
     layer.face_color = [POSITIVE_COLOR if p else NEGATIVE_COLOR for p in positive] or "white"
