@@ -44,6 +44,7 @@ def nuclei(path: str) -> None:
         widget.commit()
         settle(widget)
     widget.add_click(tuple(np.argwhere(labels == ids[np.argsort(areas)[::-1]][7]).mean(axis=0)))
+    viewer.reset_view()  # the window was resized: show the whole image
     settle(widget, 1.0)
     viewer.screenshot(path, canvas_only=False)
     viewer.close()
@@ -55,6 +56,7 @@ def ct(path: str) -> None:
     viewer.window._qt_window.resize(1400, 850)
     widget = next(w for w in QApplication.instance().allWidgets() if isinstance(w, SegmentationWidget))
     widget.slices_check.setChecked(True)
+    widget.engine_combo.setCurrentText("watershed")
     widget.start(viewer.layers["abdomen CT"])
     settle(widget)
     _, labels, _ = load_ct()

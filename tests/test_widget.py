@@ -176,7 +176,8 @@ def test_multichannel_image_with_its_channel_axis_chosen(viewer_and_widget, qtbo
     viewer, start = viewer_and_widget
     image, truth = disk_image(shape=(96, 128), centre=(48, 60), radius=18)
     noise = np.random.default_rng(1).random(image.shape).astype(np.float32)
-    layer, widget = start(np.stack([image, noise]), channels_first=True, scale=(1, 0.5, 0.5))
+    layer, widget = start(np.stack([image, noise]), channels_first=True, scale=(1, 0.5, 0.5),
+                          translate=(0, 10.0, -5.0))
     assert widget.grid.shape == (96, 128) and widget.preview_layer.ndim == 2
     click(viewer, layer, (48, 60))
     wait_idle(qtbot, widget)
@@ -185,6 +186,7 @@ def test_multichannel_image_with_its_channel_axis_chosen(viewer_and_widget, qtbo
     wait_idle(qtbot, widget)
     labels = viewer.layers[LABELS_LAYER_NAME]
     assert labels.data.shape == (96, 128) and tuple(labels.scale) == (0.5, 0.5)
+    assert tuple(labels.translate) == (10.0, -5.0)
     assert iou(truth, labels.data == 1) > 0.75
 
 

@@ -152,7 +152,6 @@ class SegmentationWidget(QWidget):
         self.box_button.clicked.connect(lambda: self.shape_mode("add_rectangle"))
         self.scribble_button.clicked.connect(lambda: self.shape_mode("add_path"))
         self.image_combo.currentTextChanged.connect(self._suggest_engine)
-        self.slices_check.toggled.connect(self._suggest_engine)
         self.channels_check.toggled.connect(self._suggest_engine)
         for event in (self.viewer.layers.events.inserted, self.viewer.layers.events.removed):
             event.connect(self._refresh_layer_choices)
@@ -176,10 +175,9 @@ class SegmentationWidget(QWidget):
             self._suggest_engine()
 
     def _suggest_engine(self, *_: Any) -> None:
-        """The default engine for the chosen image: 3D prompts need a 3D engine."""
+        """The default engine for the chosen image's dimensionality (measured best there)."""
         layer = self._layer(self.image_combo.currentText(), Image)
-        volume = (layer is not None and spatial_ndim(layer, self.channels_check.isChecked()) == 3
-                  and not self.slices_check.isChecked())
+        volume = layer is not None and spatial_ndim(layer, self.channels_check.isChecked()) == 3
         self.engine_combo.setCurrentText(default_engine(3 if volume else 2))
 
     def _layer(self, name: str, kind: type) -> Any:

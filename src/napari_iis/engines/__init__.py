@@ -26,9 +26,11 @@ if packaged_weights().is_file():
     _FACTORIES["network_coarse"] = lambda: _network_engine(refine=False)
 
 DEFAULT_ENGINE = "network" if "network" in _FACTORIES else "watershed"
-"""The engine for 2D images (and volumes segmented slice by slice)."""
+"""The engine for 2D images."""
 DEFAULT_VOLUME_ENGINE = "watershed"
-"""The engine for prompts that segment a whole volume at once (no 3D network ships yet)."""
+"""The engine for volumes, in 3D or slice by slice: no 3D network ships yet, and on the
+shared CT and synthetic volumes the watershed propagates better than the 2D network
+(docs/benchmarks.md)."""
 
 
 def default_engine(ndim: int) -> str:
