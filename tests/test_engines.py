@@ -26,7 +26,8 @@ def test_one_click_segments_a_blob(name, shape, centre, radius):
     if session.slice_mode:  # a 2D engine segments the clicked slice of a volume
         truth = np.zeros_like(truth)
         truth[centre[0]] = disk_image(shape=shape, centre=centre, radius=radius)[1][centre[0]]
-    assert iou(truth, session.add_click(centre)) > 0.75
+    # the coarse ablation works at stride 4: a radius-9 disk keeps blocky edges
+    assert iou(truth, session.add_click(centre)) > (0.7 if name == "network_coarse" else 0.75)
 
 
 @pytest.mark.parametrize("name", ENGINES)
