@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,7 +76,7 @@ def seeds_from_prompts(request: EngineRequest, seed_radius: float) -> Seeds:
     return Seeds(foreground, background & ~foreground)
 
 
-class SeededEngine:
+class SeededEngine(ABC):
     """An engine that grows object and background seeds over the image.
 
     Subclasses implement ``solve(image, markers)``: markers are 1 (object), 2
@@ -97,5 +98,6 @@ class SeededEngine:
         markers[seeds.background] = 2
         return self.solve(request.image, markers)
 
+    @abstractmethod
     def solve(self, image: np.ndarray, markers: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """Logits from the crop and its markers (1 object, 2 background, 0 unknown)."""
