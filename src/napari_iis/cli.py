@@ -85,8 +85,8 @@ def _run_train(args: argparse.Namespace) -> int:
 
 
 def _run_engines(_: argparse.Namespace) -> int:
+    role = {DEFAULT_ENGINE: "  (default, 2D)", DEFAULT_VOLUME_ENGINE: "  (default, volumes)"}
     for name in available_engines():
-        role = {DEFAULT_ENGINE: "  (default, 2D)", DEFAULT_VOLUME_ENGINE: "  (default, volumes)"}
         print(name + role.get(name, ""))
     return 0
 

@@ -64,7 +64,6 @@ class SegmentationWidget(QWidget):
         self._showing_shapes = False
         self.editing_label: int | None = None
         self._shown_mask: SparseMask | None = None
-        self._shown_prompts: tuple | None = None
         self._loading: progress | None = None
         self.negative_mode = False
         self._engines: dict[str, Engine] = {}
@@ -210,7 +209,6 @@ class SegmentationWidget(QWidget):
         self.image_combo.setCurrentText(image_layer.name)
         self.preview_layer = self.viewer.add_layer(make_preview_layer(grid))
         self._shown_mask = None
-        self._shown_prompts = None
         self.shapes_layer = self.viewer.add_layer(make_shapes_layer(grid))
         self.shapes_layer.events.data.connect(self._on_shape_drawn)
         self.prompt_layer = self.viewer.add_layer(make_prompt_layer(grid))
@@ -367,26 +365,19 @@ class SegmentationWidget(QWidget):
         if report.mask is not None:
             show_mask(self.preview_layer, report.mask, self._shown_mask)
             self._shown_mask = report.mask
-        if tuple(report.prompts) != self._shown_prompts:  # redrawing layers costs the GUI thread
-            self._show_prompts(tuple(report.prompts))
+        if self.prompt_layer is not None:
+            show_clicks(self.prompt_layer, report.prompts)
+        if self.shapes_layer is not None:
+            self._showing_shapes = True
+            try:
+                show_shapes(self.shapes_layer, report.prompts)
+            finally:
+                self._showing_shapes = False
         if report.session_ready:
             self.status.setText("ready: click on an object")
         elif not report.errors:
             area = 0 if report.mask is None else report.mask.area
             self.status.setText(f"current object: {area} pixels, {len(report.prompts)} prompts")
-
-    def _show_prompts(self, prompts: tuple) -> None:
-        clicks_before = [p for p in self._shown_prompts or () if p.kind == "click"]
-        if self.prompt_layer is not None and [p for p in prompts if p.kind == "click"] != clicks_before:
-            show_clicks(self.prompt_layer, prompts)
-        shapes_before = [p for p in self._shown_prompts or () if p.kind != "click"]
-        if self.shapes_layer is not None and [p for p in prompts if p.kind != "click"] != shapes_before:
-            self._showing_shapes = True
-            try:
-                show_shapes(self.shapes_layer, prompts)
-            finally:
-                self._showing_shapes = False
-        self._shown_prompts = prompts
 
     def _target_labels(self) -> Labels:
         chosen = self._layer(self.labels_combo.currentText(), Labels)

@@ -35,6 +35,12 @@ def _normalise_channel_axis(data: Any, channel_axis: ChannelAxis) -> int | None:
     return channel_axis % ndim
 
 
+def sample_step(shape: Sequence[int], max_elements: int) -> int:
+    """The stride along every axis that samples an array of ``shape`` in at most about
+    ``max_elements`` elements (statistics of a large or lazy image without reading it all)."""
+    return max(1, math.ceil((math.prod(shape) / max_elements) ** (1 / len(shape))))
+
+
 class ImageSource:
     """The image of one session: its geometry, intensity range, and crop reader.
 
@@ -101,8 +107,7 @@ class ImageSource:
         return tuple(index)
 
     def _intensity_range(self) -> tuple[float, float]:
-        size = math.prod(self.spatial_shape)
-        step = max(1, math.ceil((size / _STATS_SAMPLE_ELEMENTS) ** (1 / self.ndim)))
+        step = sample_step(self.spatial_shape, _STATS_SAMPLE_ELEMENTS)
         sample = np.asarray(self._data[self._full_index(tuple(slice(None, None, step) for _ in self.spatial_shape))])
         is_float = sample.dtype.kind == "f"
         if is_float:

@@ -28,8 +28,8 @@ class InteractiveSession:
     reads a trailing axis of 3 or 4 on a 3-axis array as RGB(A); give the axis for other
     multichannel layouts, or None for none. ``spacing`` is the physical pixel/voxel size.
     ``intensity_window`` (low, high) replaces the image's percentile range, e.g. a CT
-    soft-tissue window (-160, 240). Any
-    array with ``shape`` and slicing works (numpy, memmap, dask, zarr): only crops are read.
+    soft-tissue window (-160, 240). Any array with ``shape`` and slicing works (numpy,
+    memmap, dask, zarr): only crops are read.
     ``engine`` is an engine name (``napari_iis.engines.available_engines()``) or instance;
     by default the shipped network for 2D images and the watershed engine for volumes.
     On a volume, ``slice_mode=True`` makes prompts segment their own slice only (the

@@ -10,7 +10,6 @@ from .random_walker import RandomWalkerEngine
 from .watershed import WatershedEngine
 
 
-
 def _network_engine(refine: bool = True) -> Engine:
     from .network.engine import NetworkEngine
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.image import sample_step
+
 SUFFIXES = (".nii", ".nii.gz")
 
 
@@ -30,7 +32,7 @@ def ct_window(data: np.ndarray) -> tuple[float, float] | None:
     """The soft-tissue window for a CT in Hounsfield units (integers, air near -1000), else None."""
     if data.dtype.kind not in "iu" or data.ndim != 3:
         return None
-    step = max(1, round((data.size / 2_000_000) ** (1 / 3)))
+    step = sample_step(data.shape, 2_000_000)
     sample = np.asarray(data[::step, ::step, ::step])
     return CT_SOFT_TISSUE_WINDOW if sample.min() <= -900 and sample.max() >= 300 else None
 

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from napari.layers import Image, Labels, Points, Shapes
+from napari.utils.colormaps.standardize_color import transform_color
 
+from ..core.image import sample_step
 from ..core.mask import SparseMask
 from ..core.prompts import Box, Click, Prompt, Scribble
 
@@ -54,7 +56,7 @@ def chosen_window(image: Image) -> tuple[float, float] | None:
         return None
     low, high = (float(v) for v in image.contrast_limits)
     data = image.data[-1] if image.multiscale else image.data
-    step = max(1, round((np.prod(data.shape) / 1_000_000) ** (1 / data.ndim)))
+    step = sample_step(data.shape, 1_000_000)
     sample = np.asarray(data[(slice(None, None, step),) * data.ndim])
     data_low, data_high = float(sample.min()), float(sample.max())
     tolerance = 1e-3 * (data_high - data_low)
@@ -133,9 +135,19 @@ def show_shapes(layer: Shapes, prompts: Sequence[Prompt]) -> None:
             shapes.append(points if len(points) > 1 else np.repeat(points, 2, axis=0))
             types.append("path")
             colours.append(POSITIVE_COLOR if prompt.positive else NEGATIVE_COLOR)
+    if _shows(layer, shapes, types, colours):
+        return  # redrawing a Shapes layer costs the GUI thread
     layer.data = []
     if shapes:
         layer.add(shapes, shape_type=types, edge_color=colours)
+
+
+def _shows(layer: Shapes, shapes: list[np.ndarray], types: list[str], colours: list[str]) -> bool:
+    if list(layer.shape_type) != types or len(layer.data) != len(shapes):
+        return False
+    if not all(a.shape == b.shape and np.allclose(a, b) for a, b in zip(layer.data, shapes)):
+        return False
+    return not shapes or np.allclose(layer.edge_color, transform_color(colours))
 
 
 def make_preview_layer(grid: ImageGrid) -> Labels:
