@@ -18,6 +18,7 @@ import numpy as np  # noqa: E402
 
 from napari_iis import InteractiveSession  # noqa: E402
 from napari_iis.core.metrics import dice  # noqa: E402
+from napari_iis.engines import create_engine  # noqa: E402
 
 
 def ellipsoid_volume(shape: tuple[int, int, int], radii: tuple[float, float, float], seed: int = 0):
@@ -37,21 +38,26 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
 
-    volume, truth = ellipsoid_volume((96, 384, 384), (40, 90, 90))
-    session = InteractiveSession(volume, engine=args.engine, slice_mode=True)
-    session.add_click((48, 192, 192))
-    started = time.perf_counter()
-    result = session.propagate(plane=48)
-    seconds = time.perf_counter() - started
-    slices = int(result.any(axis=(1, 2)).sum()) - 1
-    print(f"{args.engine} propagation: {slices} slices in {seconds:.2f} s = {slices / seconds:.1f} slices/s "
-          f"(object up to 180 px across, windows up to ~{180 * session.crop_policy.expansion:.0f} px), "
-          f"3D Dice {dice(truth, result):.3f}")
+    engine = create_engine(args.engine)
+    if 2 in engine.capabilities.ndims:
+        volume, truth = ellipsoid_volume((96, 384, 384), (40, 90, 90))
+        session = InteractiveSession(volume, engine=engine, slice_mode=True)
+        session.add_click((48, 192, 192))
+        started = time.perf_counter()
+        result = session.propagate(plane=48)
+        seconds = time.perf_counter() - started
+        slices = int(result.any(axis=(1, 2)).sum()) - 1
+        print(f"{args.engine} propagation: {slices} slices in {seconds:.2f} s = {slices / seconds:.1f} slices/s "
+              f"(object up to 180 px across, windows up to ~{180 * session.crop_policy.expansion:.0f} px), "
+              f"3D Dice {dice(truth, result):.3f}")
 
-    if 3 in session.engine.capabilities.ndims:
+    if 3 in engine.capabilities.ndims:
         ball_volume, ball = ellipsoid_volume((128, 192, 192), (45, 45, 45), seed=1)
-        session3d = InteractiveSession(ball_volume, engine=args.engine)
-        session3d.add_click((64, 96, 96))  # the first click's window
+        session3d = InteractiveSession(ball_volume, engine=engine)
+        started = time.perf_counter()
+        mask = session3d.add_click((64, 96, 96))
+        print(f"{args.engine} first 3D click ({session3d.last_window.shape} window): "
+              f"{(time.perf_counter() - started) * 1000:.0f} ms, Dice {dice(ball, mask):.3f}")
         times = []
         for _ in range(3):
             session3d.reset()

@@ -55,3 +55,21 @@ def test_one_click_is_far_above_chance_and_five_beat_the_baseline(data_dir, data
     baseline = evaluate_dataset(data_dir / "2d" / dataset, "watershed", **kwargs).summary()
     assert network["mIoU@1"] > one_click_iou
     assert network["mIoU@5"] > baseline["mIoU@5"]
+
+
+def test_the_3d_weights_ship_and_beat_the_watershed_on_held_out_nuclei(data_dir):
+    from conftest import REPO_ROOT
+    from napari_iis.core.evaluation3d import evaluate_volumes
+    from napari_iis.engines.network.engine import WEIGHTS_3D
+    from napari_iis.engines.network.model3d import IISNet3D
+
+    path = packaged_weights(WEIGHTS_3D)
+    assert path.is_file() and path.stat().st_size <= 20 * 2**20
+    engine = create_engine("network3d")
+    assert isinstance(engine.model, IISNet3D) and engine.capabilities.ndims == {3}
+    dataset = data_dir / "3d" / "synthetic_nuclei"  # held out from 3D training (splits/val_3d.txt)
+    kwargs = dict(mode="clicks", max_clicks=5, max_objects=10, split_file=REPO_ROOT / "splits" / "val_3d.txt")
+    network = evaluate_volumes(dataset, engine, **kwargs).summary()
+    baseline = evaluate_volumes(dataset, "watershed", **kwargs).summary()
+    assert network["Dice@1"] > 0.4  # a nucleus fills ~1% of the stack
+    assert network["Dice@5"] > baseline["Dice@5"]

@@ -17,11 +17,14 @@ from napari_iis.widget import LABELS_LAYER_NAME, SegmentationWidget
 def viewer_and_widget(make_napari_viewer, qtbot):
     viewer = make_napari_viewer(show=True)
 
-    def start(image, channels_first=False, **kwargs):
+    def start(image, channels_first=False, engine=None, **kwargs):
         layer = viewer.add_image(image, **kwargs)
         _, widget = viewer.window.add_plugin_dock_widget("napari-iis", "Interactive segmentation")
         assert isinstance(widget, SegmentationWidget)
         widget.channels_check.setChecked(channels_first)
+        if engine is not None:
+            widget.engine_combo.setCurrentText(engine)
+            assert widget.engine_combo.currentText() == engine
         widget.start(layer)
         wait_idle(qtbot, widget)
         assert widget._loading is None, "the loading indicator must close once the engine is ready"
@@ -162,14 +165,16 @@ def click_on_slice(viewer, layer, widget, qtbot, plane: int, data_yx) -> None:
     wait_idle(qtbot, widget)
 
 
-def test_volume_click_on_a_slice(viewer_and_widget, qtbot):
+@pytest.mark.parametrize("engine", ["watershed", "network3d"])
+def test_volume_click_on_a_slice_segments_the_whole_object(viewer_and_widget, qtbot, engine):
     viewer, start = viewer_and_widget
     volume, truth = disk_image(shape=(20, 60, 70), centre=(10, 30, 35), radius=9)
-    layer, widget = start(volume)
-    click_on_slice(viewer, layer, widget, qtbot, 10, (30, 35))
-    assert widget.prompt_layer.data[0][0] == pytest.approx(10)
+    layer, widget = start(volume, engine=engine)
+    click_on_slice(viewer, layer, widget, qtbot, 13, (30, 35))
+    assert widget.prompt_layer.data[0][0] == pytest.approx(13)
     mask = widget.preview_layer.data > 0
     assert mask.shape == truth.shape and iou(truth, mask) > 0.75
+    assert mask[3:8].any() and mask[12:17].any()  # slices above and below the clicked one
 
 
 def test_multichannel_image_with_its_channel_axis_chosen(viewer_and_widget, qtbot):

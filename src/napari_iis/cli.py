@@ -56,7 +56,7 @@ def _run_evaluate3d(args: argparse.Namespace) -> int:
     report = evaluate_volumes(
         args.dataset, args.engine, args.mode, max_slice_clicks=args.max_slice_clicks,
         max_clicks=args.max_clicks, min_voxels=args.min_voxels, max_objects=args.max_objects,
-        intensity_window=tuple(args.window) if args.window else None,
+        intensity_window=tuple(args.window) if args.window else None, split_file=args.split,
         progress=lambda items: tqdm(items, desc=f"evaluate3d {Path(args.dataset).name}", unit="volume"),
     )
     return _print_report(report, args.json)
@@ -72,12 +72,17 @@ def _run_plot(args: argparse.Namespace) -> int:
 def _run_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .training.loop import TrainConfig, train
+    from .training.data3d import TRAIN_SETS_3D
+    from .training.loop import DEFAULT_BATCH, DEFAULT_SIZE, TrainConfig, train
 
+    sets = tuple(args.sets or (TRAIN_SETS_3D if args.dims == 3 else TRAIN_SETS))
+    allowed = TRAIN_SETS_3D if args.dims == 3 else TRAIN_SETS
+    if not set(sets) <= set(allowed):
+        raise SystemExit(f"--sets for {args.dims}D training: choose from {', '.join(allowed)}")
     config = TrainConfig(
         data_root=str(args.data), splits_dir=str(args.splits), out_dir=str(args.out), steps=args.steps,
-        batch=args.batch, size=args.size, lr=args.lr, seed=args.seed, threads=args.threads, device=args.device,
-        sets=tuple(args.sets),
+        batch=args.batch or DEFAULT_BATCH[args.dims], size=args.size or DEFAULT_SIZE[args.dims], lr=args.lr,
+        seed=args.seed, threads=args.threads, device=args.device, sets=sets, dims=args.dims,
     )
     weights = train(config, progress=lambda items: tqdm(items, desc="train", mininterval=5))
     print(f"weights: {weights}")
@@ -119,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate3d.add_argument("--max-clicks", type=int, default=10, help="clicks: 3D clicks per object")
     evaluate3d.add_argument("--min-voxels", type=int, default=100)
     evaluate3d.add_argument("--max-objects", type=int, default=None, help="per volume, in name order")
+    evaluate3d.add_argument("--split", type=Path, default=None,
+                            help="file listing the volume names to use (e.g. splits/val_3d.txt)")
     evaluate3d.add_argument("--window", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None,
                             help="intensity window, e.g. -160 240 (CT soft tissue, HU); default: percentiles")
     evaluate3d.add_argument("--json", type=Path, default=None)
@@ -135,14 +142,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--splits", type=Path, default=Path("splits"), help="folder of val_SET.txt files to exclude")
     train.add_argument("--out", type=Path, default=Path("runs/iisnet"))
     train.add_argument("--steps", type=int, default=20000, help="total optimisation steps")
-    train.add_argument("--batch", type=int, default=16)
-    train.add_argument("--size", type=int, default=160, help="training crop size")
+    train.add_argument("--dims", type=int, default=2, choices=[2, 3], help="train the 2D or the 3D network")
+    train.add_argument("--batch", type=int, default=None, help="crops per step (default 16 in 2D, 8 in 3D)")
+    train.add_argument("--size", type=int, default=None, help="training crop side (default 160 in 2D, 48 in 3D)")
     train.add_argument("--lr", type=float, default=2e-3)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--threads", type=int, default=2)
     train.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
-    train.add_argument("--sets", nargs="+", default=list(TRAIN_SETS), choices=TRAIN_SETS,
-                       help="2D data sets to train on (procedural shapes are always added)")
+    train.add_argument("--sets", nargs="+", default=None,
+                       help=f"data sets to train on (2D: {' '.join(TRAIN_SETS)}; 3D: ct_abdomen synthetic_spheres); "
+                            "procedural objects are always added")
     train.set_defaults(run=_run_train)
 
     engines = commands.add_parser("engines", help="list the available engines")

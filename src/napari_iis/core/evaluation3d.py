@@ -13,6 +13,7 @@ import numpy as np
 
 from ..engines import Engine, resolve_engine
 from .clicker import next_click
+from .datasets import read_names
 from .metrics import dice, iou
 from .session import InteractiveSession
 
@@ -165,12 +166,20 @@ def evaluate_volumes(
     min_voxels: int = 100,
     max_objects: int | None = None,
     intensity_window: tuple[float, float] | None = None,
+    split_file: Path | None = None,
     progress: Callable[[Iterable[Any]], Iterable[Any]] = lambda items: items,
 ) -> Report3D:
-    """``intensity_window``: e.g. a CT window in HU; default, each volume's percentiles."""
+    """``intensity_window``: e.g. a CT window in HU; default, each volume's percentiles.
+    ``split_file`` lists the volume names (``<name>_image.*``) to evaluate; default, all."""
     engine = resolve_engine(engine, 3)
     report = Report3D(Path(dataset).name, engine.name, mode)
-    for case in progress(list(volume_cases(dataset, min_voxels))):
+    cases = list(volume_cases(dataset, min_voxels))
+    if split_file is not None:
+        names = read_names(split_file)
+        cases = [case for case in cases if case.name in names]
+        if not cases:
+            raise ValueError(f"none of the volumes in {dataset} is listed in {split_file}")
+    for case in progress(cases):
         session = InteractiveSession(case.image, spacing=case.spacing, engine=engine,
                                      slice_mode=True if mode == "propagate" else None,
                                      intensity_window=intensity_window)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .base import Engine, EngineCapabilities, EngineRequest
-from .network.engine import packaged_weights
+from .network.engine import WEIGHTS_3D, packaged_weights
 from .random_walker import RandomWalkerEngine
 from .watershed import WatershedEngine
 
@@ -16,6 +16,12 @@ def _network_engine(refine: bool = True) -> Engine:
     return NetworkEngine(refine=refine)
 
 
+def _network_engine_3d() -> Engine:
+    from .network.engine import NetworkEngine3D
+
+    return NetworkEngine3D()
+
+
 _FACTORIES: dict[str, Callable[[], Engine]] = {
     "random_walker": RandomWalkerEngine,
     "watershed": WatershedEngine,
@@ -23,6 +29,8 @@ _FACTORIES: dict[str, Callable[[], Engine]] = {
 if packaged_weights().is_file():
     _FACTORIES["network"] = _network_engine
     _FACTORIES["network_coarse"] = lambda: _network_engine(refine=False)
+if packaged_weights(WEIGHTS_3D).is_file():
+    _FACTORIES["network3d"] = _network_engine_3d
 
 DEFAULT_ENGINE = "network" if "network" in _FACTORIES else "watershed"
 """The engine for 2D images."""

@@ -9,14 +9,14 @@ from ..core.clicker import next_click
 from ..core.prompts import Box, Click, Prompt, Scribble
 
 
-def _interior_point(rng: np.random.Generator, mask: np.ndarray) -> tuple[float, float]:
-    depth = ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
+def _interior_point(rng: np.random.Generator, mask: np.ndarray) -> tuple[float, ...]:
+    depth = ndimage.distance_transform_edt(np.pad(mask, 1))[(slice(1, -1),) * mask.ndim]
     if rng.random() < 0.5:
         point = np.unravel_index(int(np.argmax(depth)), depth.shape)
     else:
         candidates = np.argwhere(depth >= max(1.0, 0.3 * depth.max()))
         point = candidates[rng.integers(len(candidates))]
-    return float(point[0]), float(point[1])
+    return tuple(float(c) for c in point)
 
 
 def first_prompts(rng: np.random.Generator, truth: np.ndarray) -> list[Prompt]:
@@ -27,7 +27,7 @@ def first_prompts(rng: np.random.Generator, truth: np.ndarray) -> list[Prompt]:
     points = np.argwhere(truth)
     if kind == 1:
         low, high = points.min(axis=0), points.max(axis=0)
-        jitter = rng.normal(0, 0.04 * (high - low + 1), (2, 2))
+        jitter = rng.normal(0, 0.04 * (high - low + 1), (2, truth.ndim))
         limit = np.asarray(truth.shape) - 1
         start = np.clip(low + jitter[0], 0, limit)
         stop = np.clip(high + jitter[1], 0, limit)
@@ -40,11 +40,11 @@ def first_prompts(rng: np.random.Generator, truth: np.ndarray) -> list[Prompt]:
     prompts: list[Prompt] = [Click(_interior_point(rng, truth), True)]
     for _ in range(rng.integers(0, 3) if rng.random() < 0.3 else 0):
         prompts.append(Click(_interior_point(rng, truth), True))
-    background = ndimage.binary_dilation(truth, iterations=8) & ~truth
+    background = ndimage.binary_dilation(truth, iterations=8 if truth.ndim == 2 else 4) & ~truth
     for _ in range(rng.integers(1, 3) if rng.random() < 0.3 and background.any() else 0):
         candidates = np.argwhere(background)
-        y, x = candidates[rng.integers(len(candidates))]
-        prompts.append(Click((float(y), float(x)), False))
+        point = candidates[rng.integers(len(candidates))]
+        prompts.append(Click(tuple(float(c) for c in point), False))
     return prompts
 
 

@@ -102,9 +102,11 @@ def procedural_image(rng: np.random.Generator, size: int = 192) -> TrainImage:
 
 @dataclass
 class Crop:
-    image: np.ndarray  # float32 (3, S, S) in [0, 1]
-    truth: np.ndarray  # bool (S, S)
-    ignore: np.ndarray  # bool (S, S)
+    """A training sample: the network's image input, the object and the void (ignored) samples."""
+
+    image: np.ndarray  # float32 (C, *S) in [0, 1]: C = 3 in 2D, 1 in 3D
+    truth: np.ndarray  # bool (*S)
+    ignore: np.ndarray  # bool (*S)
 
 
 def _resize(array: np.ndarray, size: int, order: int) -> np.ndarray:

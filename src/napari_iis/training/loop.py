@@ -1,4 +1,4 @@
-"""The resumable training loop: iterative simulated clicks, BCE + soft Dice."""
+"""The resumable training loop: iterative simulated clicks, BCE + soft Dice, 2D or 3D."""
 
 from __future__ import annotations
 
@@ -13,12 +13,15 @@ from pathlib import Path
 import numpy as np
 
 from ..engines.network.inputs import prompt_channels
-from ..engines.network.model import IISNet, ModelConfig
 from .clicks import corrective_click, first_prompts
 from .data import TRAIN_SETS, Crop, TrainImage, load_training_images, procedural_image, sample_crop
+from .data3d import TRAIN_SETS_3D, TrainVolume, load_training_volumes, procedural_volume, sample_crop_3d
 
 SOURCE_WEIGHTS = {"natural": 0.45, "dsb2018_nuclei": 0.2, "isbi2012_em": 0.15, "procedural": 0.2}
+SOURCE_WEIGHTS_3D = {"ct_abdomen": 0.3, "synthetic_spheres": 0.15, "procedural": 0.55}
 NATURAL = ("coco_mval", "ecssd", "duts_tr")
+DEFAULT_SIZE = {2: 160, 3: 48}
+DEFAULT_BATCH = {2: 16, 3: 8}
 
 
 @dataclass
@@ -36,6 +39,11 @@ class TrainConfig:
     device: str = "auto"
     checkpoint_every: int = 200
     sets: tuple[str, ...] = TRAIN_SETS
+    dims: int = 2
+
+    @property
+    def weights_name(self) -> str:
+        return f"iisnet_{self.dims}d.pt"
 
 
 def _log(out_dir: Path, record: dict) -> None:
@@ -43,24 +51,74 @@ def _log(out_dir: Path, record: dict) -> None:
         handle.write(json.dumps(record) + "\n")
 
 
-def _pools(images: list[TrainImage]) -> dict[str, list[TrainImage]]:
-    pools: dict[str, list[TrainImage]] = {"natural": [], "dsb2018_nuclei": [], "isbi2012_em": []}
+Pools = dict[str, list]
+
+
+def _pools(images: list[TrainImage]) -> Pools:
+    pools: Pools = {"natural": [], "dsb2018_nuclei": [], "isbi2012_em": []}
     for item in images:
         pools["natural" if item.source in NATURAL else item.source].append(item)
     return {name: pool for name, pool in pools.items() if pool}
 
 
-def sample_batch(rng: np.random.Generator, pools: dict[str, list[TrainImage]], batch: int, size: int) -> list[Crop]:
-    names = [n for n in SOURCE_WEIGHTS if n in pools or n == "procedural"]
-    weights = np.asarray([SOURCE_WEIGHTS[n] for n in names])
+def _pools_3d(volumes: list[TrainVolume]) -> Pools:
+    pools: Pools = {}
+    for item in volumes:
+        if item.ids:
+            pools.setdefault(item.source, []).append(item)
+    return pools
+
+
+def load_pools(config: TrainConfig, progress: Callable[[Iterable], Iterable]) -> Pools:
+    if config.dims == 3:
+        return _pools_3d(load_training_volumes(Path(config.data_root), Path(config.splits_dir), config.sets))
+    return _pools(load_training_images(Path(config.data_root), Path(config.splits_dir), config.sets, progress))
+
+
+PROCEDURAL_CACHE_3D = 64
+
+
+def _procedural_volume(rng: np.random.Generator, pools: Pools) -> TrainVolume:
+    """A procedural volume: a new one a quarter of the time, else one of the last few
+    (each holds several objects and costs a tenth of a second to make). The cache lives
+    in ``pools``, beside the data sets, under a name no source weight refers to."""
+    cache = pools.setdefault("procedural_cache", [])
+    if len(cache) < PROCEDURAL_CACHE_3D or rng.random() < 0.25:
+        item = procedural_volume(rng)
+        if len(cache) < PROCEDURAL_CACHE_3D:
+            cache.append(item)
+        else:
+            cache[rng.integers(PROCEDURAL_CACHE_3D)] = item
+        return item
+    return cache[rng.integers(len(cache))]
+
+
+def sample_batch(rng: np.random.Generator, pools: Pools, batch: int, size: int, dims: int = 2) -> list[Crop]:
+    """Crops from the pools (and procedural objects) in the sources' proportions."""
+    source_weights = SOURCE_WEIGHTS_3D if dims == 3 else SOURCE_WEIGHTS
+    names = [n for n in source_weights if n in pools or n == "procedural"]
+    weights = np.asarray([source_weights[n] for n in names])
     crops = []
     while len(crops) < batch:
         source = names[rng.choice(len(names), p=weights / weights.sum())]
-        item = procedural_image(rng) if source == "procedural" else pools[source][rng.integers(len(pools[source]))]
-        crop = sample_crop(rng, item, size)
+        if source != "procedural":
+            item = pools[source][rng.integers(len(pools[source]))]
+        else:
+            item = _procedural_volume(rng, pools) if dims == 3 else procedural_image(rng)
+        crop = sample_crop_3d(rng, item, size) if dims == 3 else sample_crop(rng, item, size)
         if crop.truth.sum() >= 16:
             crops.append(crop)
     return crops
+
+
+def build_model(dims: int):
+    if dims == 3:
+        from ..engines.network.model3d import IISNet3D
+
+        return IISNet3D()
+    from ..engines.network.model import IISNet
+
+    return IISNet()
 
 
 def loss_terms(torch, logits, coarse, truth, valid):
@@ -68,16 +126,18 @@ def loss_terms(torch, logits, coarse, truth, valid):
     F = torch.nn.functional
     bce = (F.binary_cross_entropy_with_logits(logits, truth, reduction="none") * valid).sum() / valid.sum().clamp(min=1)
     probability = torch.sigmoid(logits) * valid
-    intersection = (probability * truth).sum(dim=(1, 2, 3))
-    dice = 1 - (2 * intersection + 1) / (probability.sum(dim=(1, 2, 3)) + (truth * valid).sum(dim=(1, 2, 3)) + 1)
-    small_truth = F.adaptive_avg_pool2d(truth, coarse.shape[-2:])
-    small_valid = F.adaptive_avg_pool2d(valid, coarse.shape[-2:])
+    axes = tuple(range(1, truth.ndim))
+    intersection = (probability * truth).sum(dim=axes)
+    dice = 1 - (2 * intersection + 1) / (probability.sum(dim=axes) + (truth * valid).sum(dim=axes) + 1)
+    pool = F.adaptive_avg_pool2d if truth.ndim == 4 else F.adaptive_avg_pool3d
+    spatial = coarse.shape[2:]
+    small_truth, small_valid = pool(truth, spatial), pool(valid, spatial)
     coarse_bce = (F.binary_cross_entropy_with_logits(coarse, small_truth, reduction="none") * small_valid).mean()
     return bce + dice.mean() + 0.4 * coarse_bce
 
 
 def train(config: TrainConfig, progress: Callable[[Iterable], Iterable] = lambda items: items) -> Path:
-    """Train (or resume) and write ``out_dir/iisnet_2d.pt``; returns its path."""
+    """Train (or resume) and write ``out_dir/iisnet_{dims}d.pt``; returns its path."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import torch
 
@@ -88,7 +148,7 @@ def train(config: TrainConfig, progress: Callable[[Iterable], Iterable] = lambda
     out_dir.mkdir(parents=True, exist_ok=True)
     checkpoint_path = out_dir / "checkpoint.pt"
 
-    model = IISNet(ModelConfig()).to(device)
+    model = build_model(config.dims).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=1e-4)
     step = 0
     rng = np.random.default_rng(config.seed)
@@ -103,7 +163,7 @@ def train(config: TrainConfig, progress: Callable[[Iterable], Iterable] = lambda
     else:
         (out_dir / "config.json").write_text(json.dumps(asdict(config), indent=1))
 
-    pools = _pools(load_training_images(Path(config.data_root), Path(config.splits_dir), config.sets, progress))
+    pools = load_pools(config, progress)
     _log(out_dir, {"event": "data", "images": {k: len(v) for k, v in pools.items()}, "device": str(device)})
 
     def schedule(current: int) -> float:
@@ -120,9 +180,9 @@ def train(config: TrainConfig, progress: Callable[[Iterable], Iterable] = lambda
     bar = progress(range(step, config.steps))
     started, seen, running = time.time(), 0, 0.0
     for step in bar:
-        crops = sample_batch(rng, pools, config.batch, config.size)
+        crops = sample_batch(rng, pools, config.batch, config.size, config.dims)
         prompts = [first_prompts(rng, c.truth) for c in crops]
-        previous = np.zeros((len(crops), config.size, config.size), np.float32)
+        previous = np.zeros((len(crops),) + (config.size,) * config.dims, np.float32)
         corrections = int(rng.integers(0, config.max_corrections + 1))
         if corrections:
             model.eval()
@@ -155,8 +215,8 @@ def train(config: TrainConfig, progress: Callable[[Iterable], Iterable] = lambda
             running, seen, started = 0.0, 0, time.time()
         if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
             save_checkpoint(torch, checkpoint_path, model, optimizer, step + 1)
-            export_weights(torch, model, out_dir / "iisnet_2d.pt", step + 1)
-    return out_dir / "iisnet_2d.pt"
+            export_weights(torch, model, out_dir / config.weights_name, step + 1)
+    return out_dir / config.weights_name
 
 
 def save_checkpoint(torch, path: Path, model, optimizer, step: int) -> None:
@@ -165,9 +225,10 @@ def save_checkpoint(torch, path: Path, model, optimizer, step: int) -> None:
     temporary.replace(path)
 
 
-def export_weights(torch, model: IISNet, path: Path, step: int) -> None:
-    """Half-precision weights with the model's config: what ships in the package."""
+def export_weights(torch, model, path: Path, step: int) -> None:
+    """Half-precision weights with the model's class and config: what ships in the package."""
     state = {k: (v.half() if v.is_floating_point() else v).cpu() for k, v in model.state_dict().items()}
     temporary = path.with_suffix(".tmp")
-    torch.save({"config": model.config.to_dict(), "state_dict": state, "steps": step}, temporary)
+    payload = {"architecture": type(model).__name__, "config": model.config.to_dict(), "state_dict": state, "steps": step}
+    torch.save(payload, temporary)
     temporary.replace(path)

@@ -14,6 +14,7 @@ from ..base import EngineCapabilities, EngineRequest
 from .inputs import as_rgb, prompt_channels
 
 WEIGHTS_2D = "iisnet_2d.pt"
+WEIGHTS_3D = "iisnet_3d.pt"
 
 
 def packaged_weights(name: str = WEIGHTS_2D) -> Path:
@@ -25,13 +26,17 @@ def load_model(path: Path):
     import torch
 
     from .model import IISNet, ModelConfig
+    from .model3d import IISNet3D, ModelConfig3D
 
     if not Path(path).is_file():
         raise ValueError(
             f"no network weights at {path}; reinstall napari-iis, or train them with `napari-iis train`"
         )
     payload = torch.load(path, map_location="cpu", weights_only=True)
-    model = IISNet(ModelConfig.from_dict(payload["config"]))
+    if payload.get("architecture") == "IISNet3D":
+        model = IISNet3D(ModelConfig3D.from_dict(payload["config"]))
+    else:
+        model = IISNet(ModelConfig.from_dict(payload["config"]))
     model.load_state_dict({k: v.float() for k, v in payload["state_dict"].items()})
     return fold_batchnorm(model.eval())
 
@@ -41,12 +46,13 @@ def fold_batchnorm(model):
     from torch import nn
     from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+    pairs = ((nn.Conv2d, nn.BatchNorm2d), (nn.Conv3d, nn.BatchNorm3d))
     for module in model.modules():
         if not isinstance(module, nn.Sequential):
             continue
         for index in range(len(module) - 1):
             conv, norm = module[index], module[index + 1]
-            if isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d):
+            if any(isinstance(conv, c) and isinstance(norm, n) for c, n in pairs):
                 module[index] = fuse_conv_bn_eval(conv, norm)
                 module[index + 1] = nn.Identity()
     return model
@@ -63,21 +69,11 @@ def with_prior_click(request: EngineRequest) -> tuple:
     return (*request.prompts, Click(tuple(float(c) for c in centre), True))
 
 
-class NetworkEngine:
-    """IISNet on the zoom-in crop: image + click maps + previous mask to object logits.
+class _TorchEngine:
+    """A trained network on the CPU: torch's pool sized by ``threads`` (default
+    ``$NAPARI_IIS_THREADS``, else every core), weights loaded once."""
 
-    ``refine=False`` returns the decoder's coarse logits upsampled, without the
-    full-resolution boundary refinement (an ablation: ``network_coarse``). ``threads``
-    (default ``$NAPARI_IIS_THREADS``, else every core) sizes torch's pool.
-    """
-
-    name = "network"
-    capabilities = EngineCapabilities(ndims=frozenset({2}), input_size_2d=256, crop_expansion=1.4)
-
-    def __init__(self, weights: Path | None = None, threads: int | None = None, refine: bool = True) -> None:
-        self.refine = refine
-        if not refine:
-            self.name = "network_coarse"
+    def __init__(self, weights: Path, threads: int | None = None) -> None:
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import torch
 
@@ -85,7 +81,24 @@ class NetworkEngine:
         threads = threads or int(os.environ.get("NAPARI_IIS_THREADS", available))
         torch.set_num_threads(max(1, threads))
         self._torch = torch
-        self.model = load_model(weights or packaged_weights())
+        self.model = load_model(weights)
+
+
+class NetworkEngine(_TorchEngine):
+    """IISNet on the zoom-in crop: image + click maps + previous mask to object logits.
+
+    ``refine=False`` returns the decoder's coarse logits upsampled, without the
+    full-resolution boundary refinement (an ablation: ``network_coarse``).
+    """
+
+    name = "network"
+    capabilities = EngineCapabilities(ndims=frozenset({2}), input_size_2d=256, crop_expansion=1.4)
+
+    def __init__(self, weights: Path | None = None, threads: int | None = None, refine: bool = True) -> None:
+        super().__init__(weights or packaged_weights(), threads)
+        self.refine = refine
+        if not refine:
+            self.name = "network_coarse"
 
     def predict(self, request: EngineRequest) -> np.ndarray:
         torch = self._torch
@@ -96,3 +109,28 @@ class NetworkEngine:
             if not self.refine:
                 logits = torch.nn.functional.interpolate(coarse, size=logits.shape[-2:], mode="bilinear")
         return logits[0, 0].numpy().astype(np.float32)
+
+
+def _padding(shape: tuple[int, ...], multiple: int) -> list[tuple[int, int]]:
+    return [(0, -n % multiple) for n in shape]
+
+
+class NetworkEngine3D(_TorchEngine):
+    """IISNet3D on the 3D zoom-in crop (at most 64 voxels a side, isotropic working
+    spacing): a click on any slice updates the whole object. Gray input: channels are averaged."""
+
+    name = "network3d"
+    capabilities = EngineCapabilities(ndims=frozenset({3}), input_size_3d=64, crop_expansion=1.4)
+
+    def __init__(self, weights: Path | None = None, threads: int | None = None) -> None:
+        super().__init__(weights or packaged_weights(WEIGHTS_3D), threads)
+
+    def predict(self, request: EngineRequest) -> np.ndarray:
+        torch = self._torch
+        shape = request.spatial_shape
+        pad = _padding(shape, self.model.multiple)
+        image = np.pad(request.image.mean(axis=0), pad, mode="edge")
+        prompts = np.pad(prompt_channels(with_prior_click(request), request.previous_mask), [(0, 0), *pad])
+        with torch.inference_mode():
+            logits, _ = self.model(torch.from_numpy(image[None, None]), torch.from_numpy(prompts[None]))
+        return logits[0, 0].numpy()[tuple(slice(0, n) for n in shape)].astype(np.float32)
