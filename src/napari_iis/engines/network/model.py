@@ -20,20 +20,24 @@ IMAGE_MEAN = (0.485, 0.456, 0.406)
 IMAGE_STD = (0.229, 0.224, 0.225)
 
 
-@dataclass(frozen=True)
-class ModelConfig:
-    widths: tuple[int, ...] = (24, 32, 64, 96, 160)
-    depths: tuple[int, ...] = (1, 2, 3, 3, 2)
-    expansion: int = 4
-    decoder_width: int = 64
-    refine_width: int = 16
+class SerialisableConfig:
+    """A frozen dataclass config stored in the weights file as plain lists and numbers."""
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     @classmethod
-    def from_dict(cls, values: dict) -> ModelConfig:
+    def from_dict(cls, values: dict):
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+@dataclass(frozen=True)
+class ModelConfig(SerialisableConfig):
+    widths: tuple[int, ...] = (24, 32, 64, 96, 160)
+    depths: tuple[int, ...] = (1, 2, 3, 3, 2)
+    expansion: int = 4
+    decoder_width: int = 64
+    refine_width: int = 16
 
 
 def conv_bn(cin: int, cout: int, kernel: int = 3, stride: int = 1, groups: int = 1, act: bool = True) -> nn.Sequential:

@@ -9,26 +9,21 @@ spatial side must be a multiple of ``IISNet3D.multiple`` (the engine pads).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .model import SerialisableConfig
+
 INPUT_CHANNELS_3D = 4  # image, positive map, negative map, previous mask
 
 
 @dataclass(frozen=True)
-class ModelConfig3D:
+class ModelConfig3D(SerialisableConfig):
     widths: tuple[int, ...] = (16, 32, 48, 64)
     refine_width: int = 8
-
-    def to_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, values: dict) -> ModelConfig3D:
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
 def conv_bn3d(cin: int, cout: int, kernel: int = 3, stride: int = 1, act: bool = True) -> nn.Sequential:
