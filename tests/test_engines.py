@@ -9,6 +9,18 @@ from napari_iis.core.metrics import iou
 from napari_iis.engines import Engine, EngineRequest, available_engines, create_engine
 
 ENGINES = available_engines()
+# A 2D engine also segments volumes slice by slice; a 3D-only engine gets 3D versions of the 2D cases.
+VOLUME_ONLY = {name for name in ENGINES if 2 not in create_engine(name).capabilities.ndims}
+BLOBS = [((96, 128), (48, 60), 18), ((24, 48, 56), (12, 24, 28), 9)]
+
+
+def blob_case(name: str) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    """A disk for 2D engines, a ball for volume-only ones: image, truth, leading index."""
+    if name in VOLUME_ONLY:
+        image, truth = disk_image(shape=(40, 96, 128), centre=(20, 48, 60), radius=18)
+        return image, truth, (20,)
+    image, truth = disk_image()
+    return image, truth, ()
 
 
 @pytest.mark.parametrize("name", ENGINES)
@@ -18,8 +30,8 @@ def test_engine_implements_the_interface(name):
     assert {"click", "box", "scribble"} <= set(engine.capabilities.prompt_kinds)
 
 
-@pytest.mark.parametrize("name", ENGINES)
-@pytest.mark.parametrize("shape, centre, radius", [((96, 128), (48, 60), 18), ((24, 48, 56), (12, 24, 28), 9)])
+@pytest.mark.parametrize("name, shape, centre, radius",
+                         [(n, *blob) for n in ENGINES for blob in BLOBS if len(blob[0]) == 3 or n not in VOLUME_ONLY])
 def test_one_click_segments_a_blob(name, shape, centre, radius):
     image, truth = disk_image(shape=shape, centre=centre, radius=radius)
     session = InteractiveSession(image, engine=name)
@@ -32,26 +44,28 @@ def test_one_click_segments_a_blob(name, shape, centre, radius):
 
 @pytest.mark.parametrize("name", ENGINES)
 def test_box_and_negative_scribble(name):
-    image, truth = disk_image()
+    image, truth, lead = blob_case(name)
     session = InteractiveSession(image, engine=name)
-    assert iou(truth, session.add_box((26, 38), (70, 82))) > 0.8
-    assert iou(truth, session.add_scribble([(5, 5), (5, 120)], positive=False)) > 0.8
+    start, stop = (*[z - 18 for z in lead], 26, 38), (*[z + 18 for z in lead], 70, 82)
+    assert iou(truth, session.add_box(start, stop)) > 0.8
+    assert iou(truth, session.add_scribble([(*lead, 5, 5), (*lead, 5, 120)], positive=False)) > 0.8
 
 
 @pytest.mark.parametrize("name", ENGINES)
 def test_no_object_seed_means_no_object(name):
     engine = create_engine(name)
-    image = np.random.default_rng(0).random((1, 32, 32)).astype(np.float32)
-    request = EngineRequest(image, (Click((10.0, 10.0), positive=False),), np.zeros((32, 32), np.float32))
-    logits = engine.predict(request)
-    assert logits.shape == (32, 32) and (logits < 0).all()
+    shape = (16, 32, 32) if name in VOLUME_ONLY else (32, 32)
+    image = np.random.default_rng(0).random((1, *shape)).astype(np.float32)
+    click = Click(tuple(10.0 for _ in shape), positive=False)
+    logits = engine.predict(EngineRequest(image, (click,), np.zeros(shape, np.float32)))
+    assert logits.shape == shape and (logits < 0).all()
 
 
 @pytest.mark.parametrize("name", ENGINES)
 def test_previous_mask_alone_is_kept(name):
     # correcting an existing object: with no positive prompt the old mask's interior seeds it
-    image, truth = disk_image()
+    image, truth, lead = blob_case(name)
     session = InteractiveSession(image, engine=name)
     session.set_initial_mask(truth)
-    corrected = session.add_click((5, 5), positive=False)
+    corrected = session.add_click((*lead, 5, 5), positive=False)
     assert iou(truth, corrected) > 0.8
