@@ -11,8 +11,8 @@ from napari_iis.engines.network.inputs import prompt_channels
 from napari_iis.engines.network.model import IISNet, ModelConfig
 from napari_iis.engines.network.model3d import IISNet3D, ModelConfig3D
 from napari_iis.training.clicks import corrective_click, first_prompts
-from napari_iis.training.data import procedural_image, sample_crop
-from napari_iis.training.data3d import TRAIN_SETS_3D, procedural_volume, sample_crop_3d
+from napari_iis.training.data import find_objects, procedural_image, sample_crop
+from napari_iis.training.data3d import TRAIN_SETS_3D, procedural_volume, sample_crop_3d, volume_slices
 from napari_iis.training.loop import TrainConfig, loss_terms, train
 
 TINY = ModelConfig(widths=(8, 8, 16, 16, 24), depths=(1, 1, 1, 1, 1), expansion=2, decoder_width=16, refine_width=8)
@@ -71,7 +71,7 @@ def test_loss_decreases_on_a_fixed_batch():
 
 def test_train_writes_weights_and_resumes(data_dir, tmp_path):
     config = TrainConfig(data_root=str(data_dir), splits_dir=str(REPO_ROOT / "splits"), out_dir=str(tmp_path), steps=2, batch=2,
-                         size=64, threads=1, checkpoint_every=1, sets=("isbi2012_em",), max_corrections=1)
+                         size=64, threads=1, checkpoint_every=1, sets=("isbi2012_em", "ct_abdomen"), max_corrections=1)
     weights = train(config)
     first = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
     assert first["step"] == 2
@@ -82,8 +82,9 @@ def test_train_writes_weights_and_resumes(data_dir, tmp_path):
     assert torch.load(tmp_path / "checkpoint.pt", weights_only=True)["step"] == 3
     events = [json.loads(line) for line in (tmp_path / "train.log").read_text().splitlines()]
     assert {"event": "resumed", "step": 2} in events
-    # validation images are never loaded for training
-    assert events[0]["images"] == {"isbi2012_em": 24}
+    # validation images are never loaded for training; the CT trains as the DICOM series'
+    # 20 axial slices (the 3 mm abdomen is 3D validation)
+    assert events[0]["images"] == {"isbi2012_em": 24, "ct_abdomen": 20}
 
 
 TINY_3D = ModelConfig3D(widths=(8, 8, 16, 16), refine_width=4)
@@ -148,3 +149,14 @@ def test_3d_training_writes_weights_resumes_and_holds_out_validation_volumes(dat
     events = [json.loads(line) for line in (tmp_path / "train.log").read_text().splitlines()]
     # the 3 mm abdomen and sphere stack 1137 are validation: only the DICOM series and two stacks train
     assert events[0]["images"] == {"ct_abdomen": 1, "synthetic_spheres": 2}
+
+
+def test_volume_slices_keep_labels_and_scaling():
+    volume = procedural_volume(np.random.default_rng(3))
+    slices = volume_slices(volume)
+    planes = [z for z in range(volume.labels.shape[0]) if find_objects(volume.labels[z])]
+    assert len(slices) == len(planes)
+    first = slices[0]
+    assert first.image.shape == volume.labels.shape[1:] + (3,) and first.image.dtype == np.uint8
+    np.testing.assert_array_equal(first.labels, volume.labels[planes[0]])
+    np.testing.assert_allclose(first.image[..., 0] / 255, volume.image[planes[0]], atol=0.5 / 255 + 1e-6)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .engines import DEFAULT_ENGINE, DEFAULT_VOLUME_ENGINE, available_engines
-from .training.data import TRAIN_SETS
+from .training.data import SLICED_SETS, TRAIN_SETS
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -76,7 +76,7 @@ def _run_train(args: argparse.Namespace) -> int:
     from .training.loop import DEFAULT_BATCH, DEFAULT_SIZE, TrainConfig, train
 
     sets = tuple(args.sets or (TRAIN_SETS_3D if args.dims == 3 else TRAIN_SETS))
-    allowed = TRAIN_SETS_3D if args.dims == 3 else TRAIN_SETS
+    allowed = TRAIN_SETS_3D if args.dims == 3 else TRAIN_SETS + SLICED_SETS
     if not set(sets) <= set(allowed):
         raise SystemExit(f"--sets for {args.dims}D training: choose from {', '.join(allowed)}")
     config = TrainConfig(
@@ -150,7 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", type=int, default=2)
     train.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     train.add_argument("--sets", nargs="+", default=None,
-                       help=f"data sets to train on (2D: {' '.join(TRAIN_SETS)}; 3D: ct_abdomen synthetic_spheres); "
+                       help=f"data sets to train on (2D: {' '.join(TRAIN_SETS + SLICED_SETS)}, the last as axial "
+                            "slices; 3D: ct_abdomen synthetic_spheres); "
                             "procedural objects are always added")
     train.set_defaults(run=_run_train)
 

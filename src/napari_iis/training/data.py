@@ -14,6 +14,8 @@ from ..core.datasets import IGNORE_LABEL, image_label_pairs, read_image, read_na
 from ..core.image import ImageSource
 
 TRAIN_SETS = ("coco_mval", "ecssd", "duts_tr", "dsb2018_nuclei", "isbi2012_em")
+# Volume sets that 2D training reads as axial slices (their 3D validation volumes held out).
+SLICED_SETS = ("ct_abdomen",)
 IGNORE = -1
 MIN_OBJECT_AREA = 64
 # The session's window around a first click, which the network must see in training too.

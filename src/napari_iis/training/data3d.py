@@ -14,7 +14,7 @@ from ..core.evaluation3d import volume_cases
 from ..core.image import ImageSource
 from ..io.dicom import read_dicom_series
 from ..io.nifti import ct_window, read_nifti
-from .data import Crop
+from .data import Crop, TrainImage, find_objects
 
 TRAIN_SETS_3D = ("ct_abdomen", "synthetic_spheres")
 MIN_OBJECT_VOXELS = 100
@@ -69,6 +69,18 @@ def load_training_volumes(data_root: Path, splits_dir: Path, sets: tuple[str, ..
             if labels.shape == volume.data.shape:
                 volumes.append(TrainVolume(scaled(volume.data, volume.spacing), labels, volume.spacing, dataset))
     return volumes
+
+
+def volume_slices(volume: TrainVolume) -> list[TrainImage]:
+    """The axial slices of a training volume that hold an object, as 2D training images
+    (gray as RGB, scaled as the session scales the whole volume)."""
+    images = []
+    for plane, labels in zip(volume.image, volume.labels):
+        objects = find_objects(labels)
+        if objects:
+            gray = (np.clip(plane, 0, 1) * 255 + 0.5).astype(np.uint8)
+            images.append(TrainImage(np.repeat(gray[..., None], 3, axis=2), labels.copy(), objects, volume.source))
+    return images
 
 
 def _smooth_noise(rng: np.random.Generator, shape: tuple[int, ...], sigma: float) -> np.ndarray:

@@ -14,10 +14,10 @@ import numpy as np
 
 from ..engines.network.inputs import prompt_channels
 from .clicks import corrective_click, first_prompts
-from .data import TRAIN_SETS, Crop, TrainImage, load_training_images, procedural_image, sample_crop
-from .data3d import TRAIN_SETS_3D, TrainVolume, load_training_volumes, procedural_volume, sample_crop_3d
+from .data import SLICED_SETS, TRAIN_SETS, Crop, TrainImage, load_training_images, procedural_image, sample_crop
+from .data3d import TRAIN_SETS_3D, TrainVolume, load_training_volumes, procedural_volume, sample_crop_3d, volume_slices
 
-SOURCE_WEIGHTS = {"natural": 0.45, "dsb2018_nuclei": 0.2, "isbi2012_em": 0.15, "procedural": 0.2}
+SOURCE_WEIGHTS = {"natural": 0.45, "dsb2018_nuclei": 0.2, "isbi2012_em": 0.15, "ct_abdomen": 0.15, "procedural": 0.2}
 SOURCE_WEIGHTS_3D = {"ct_abdomen": 0.3, "synthetic_spheres": 0.15, "procedural": 0.55}
 NATURAL = ("coco_mval", "ecssd", "duts_tr")
 DEFAULT_SIZE = {2: 160, 3: 48}
@@ -55,10 +55,10 @@ Pools = dict[str, list]
 
 
 def _pools(images: list[TrainImage]) -> Pools:
-    pools: Pools = {"natural": [], "dsb2018_nuclei": [], "isbi2012_em": []}
+    pools: Pools = {}
     for item in images:
-        pools["natural" if item.source in NATURAL else item.source].append(item)
-    return {name: pool for name, pool in pools.items() if pool}
+        pools.setdefault("natural" if item.source in NATURAL else item.source, []).append(item)
+    return pools
 
 
 def _pools_3d(volumes: list[TrainVolume]) -> Pools:
@@ -72,7 +72,12 @@ def _pools_3d(volumes: list[TrainVolume]) -> Pools:
 def load_pools(config: TrainConfig, progress: Callable[[Iterable], Iterable]) -> Pools:
     if config.dims == 3:
         return _pools_3d(load_training_volumes(Path(config.data_root), Path(config.splits_dir), config.sets))
-    return _pools(load_training_images(Path(config.data_root), Path(config.splits_dir), config.sets, progress))
+    root, splits = Path(config.data_root), Path(config.splits_dir)
+    images = load_training_images(root, splits, [s for s in config.sets if s not in SLICED_SETS], progress)
+    sliced = tuple(s for s in config.sets if s in SLICED_SETS)
+    if sliced:
+        images += [image for volume in load_training_volumes(root, splits, sliced) for image in volume_slices(volume)]
+    return _pools(images)
 
 
 PROCEDURAL_CACHE_3D = 64
