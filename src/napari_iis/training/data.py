@@ -12,6 +12,7 @@ from scipy import ndimage
 from ..core.crop import CropPolicy
 from ..core.datasets import IGNORE_LABEL, image_label_pairs, read_image, read_names
 from ..core.image import ImageSource
+from ..engines.network.inputs import as_rgb
 
 TRAIN_SETS = ("coco_mval", "ecssd", "duts_tr", "dsb2018_nuclei", "isbi2012_em")
 # Volume sets that 2D training reads as axial slices (their 3D validation volumes held out).
@@ -33,13 +34,15 @@ class TrainImage:
     source: str
 
 
+def uint8_rgb(scaled: np.ndarray) -> np.ndarray:
+    """(C, H, W) intensities in [0, 1] as uint8 H×W×3, with the network's channel rule."""
+    return (np.moveaxis(as_rgb(scaled), 0, -1) * 255 + 0.5).astype(np.uint8)
+
+
 def normalised_rgb(image: np.ndarray) -> np.ndarray:
     """The image as the session hands it to an engine, as uint8 RGB."""
     source = ImageSource(image)
-    scaled = source.read(tuple(slice(0, n) for n in source.spatial_shape))
-    if scaled.shape[0] != 3:
-        scaled = np.repeat(scaled.mean(axis=0, keepdims=True), 3, axis=0)
-    return (np.moveaxis(scaled, 0, -1) * 255 + 0.5).astype(np.uint8)
+    return uint8_rgb(source.read(tuple(slice(0, n) for n in source.spatial_shape)))
 
 
 def find_objects(labels: np.ndarray) -> list[tuple[int, tuple[slice, slice]]]:

@@ -14,7 +14,7 @@ from ..core.evaluation3d import volume_cases
 from ..core.image import ImageSource
 from ..io.dicom import read_dicom_series
 from ..io.nifti import ct_window, read_nifti
-from .data import Crop, TrainImage, find_objects
+from .data import Crop, TrainImage, find_objects, uint8_rgb
 
 TRAIN_SETS_3D = ("ct_abdomen", "synthetic_spheres")
 MIN_OBJECT_VOXELS = 100
@@ -78,8 +78,7 @@ def volume_slices(volume: TrainVolume) -> list[TrainImage]:
     for plane, labels in zip(volume.image, volume.labels):
         objects = find_objects(labels)
         if objects:
-            gray = (np.clip(plane, 0, 1) * 255 + 0.5).astype(np.uint8)
-            images.append(TrainImage(np.repeat(gray[..., None], 3, axis=2), labels.copy(), objects, volume.source))
+            images.append(TrainImage(uint8_rgb(plane[np.newaxis]), labels.copy(), objects, volume.source))
     return images
 
 
