@@ -30,6 +30,17 @@ def test_small_objects_get_the_minimum_window():
     assert window.target_shape == (48, 48)
 
 
+def test_a_magnifying_engine_sees_a_small_window_at_its_input_size():
+    bbox = (np.array([50, 50]), np.array([53, 53]))
+    window = plan_window(np.array([[51.0, 51.0]]), bbox, (500, 500), (1.0, 1.0), 256, CropPolicy(min_size=48),
+                         magnify=True)
+    assert window.shape == (48, 48) and window.target_shape == (256, 256)
+    assert window.working_spacing == 48 / 256
+    # a window larger than the input is shrunk as without magnification
+    large = plan_window(np.array([[250.0, 250.0]]), None, (500, 500), (1.0, 1.0), 256, magnify=True)
+    assert large.target_shape == (256, 256) and large.working_spacing == 384 / 256
+
+
 def test_window_is_shifted_inside_the_image_not_clipped():
     window = plan_window(np.array([[2.0, 3.0]]), None, (1000, 1000), (1.0, 1.0), 256, CropPolicy(initial_size=200))
     assert window.start == (0, 0) and window.shape == (200, 200)

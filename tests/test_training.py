@@ -10,7 +10,7 @@ from napari_iis.engines.network.engine import load_model
 from napari_iis.engines.network.inputs import prompt_channels
 from napari_iis.engines.network.model import IISNet, ModelConfig
 from napari_iis.engines.network.model3d import IISNet3D, ModelConfig3D
-from napari_iis.training.clicks import corrective_click, first_prompts
+from napari_iis.training.clicks import corrective_click, first_prompts, perturbed_truth
 from napari_iis.training.data import find_objects, procedural_image, sample_crop
 from napari_iis.training.data3d import TRAIN_SETS_3D, procedural_volume, sample_crop_3d, volume_slices
 from napari_iis.training.loop import TrainConfig, loss_terms, train
@@ -52,6 +52,22 @@ def test_simulated_prompts_land_on_the_object():
             assert (maps[0].astype(bool) & crop.truth).any()  # some positive evidence is inside
         click = corrective_click(crop.truth, np.zeros((64, 64), bool), crop.ignore, prompts)
         assert click is None or click.positive
+
+
+def test_perturbed_previous_masks_grow_or_shrink_the_object_near_its_boundary():
+    rng = np.random.default_rng(0)
+    grid = np.indices((40, 40, 40))
+    ball = ((grid - 20) ** 2).sum(axis=0) <= 10**2
+    grown = shrunk = 0
+    for _ in range(20):
+        mask = perturbed_truth(rng, ball).astype(bool)
+        changed = mask ^ ball
+        assert changed.any() and ((mask <= ball).all() or (mask >= ball).all())
+        # every changed voxel lies within 3 voxels of the boundary
+        assert (np.abs(np.sqrt(((np.argwhere(changed) - 20) ** 2).sum(axis=1)) - 10) <= 4).all()
+        grown += mask.sum() > ball.sum()
+        shrunk += mask.sum() < ball.sum()
+    assert grown and shrunk
 
 
 def test_loss_decreases_on_a_fixed_batch():

@@ -83,6 +83,7 @@ def _run_train(args: argparse.Namespace) -> int:
         data_root=str(args.data), splits_dir=str(args.splits), out_dir=str(args.out), steps=args.steps,
         batch=args.batch or DEFAULT_BATCH[args.dims], size=args.size or DEFAULT_SIZE[args.dims], lr=args.lr,
         seed=args.seed, threads=args.threads, device=args.device, sets=sets, dims=args.dims,
+        perturbed_previous=args.perturbed_previous,
     )
     weights = train(config, progress=lambda items: tqdm(items, desc="train", mininterval=5))
     print(f"weights: {weights}")
@@ -147,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--size", type=int, default=None, help="training crop side (default 160 in 2D, 48 in 3D)")
     train.add_argument("--lr", type=float, default=2e-3)
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--perturbed-previous", type=float, default=0.2,
+                       help="share of samples whose previous mask is the object grown or shrunk by 1-3 samples")
     train.add_argument("--threads", type=int, default=2)
     train.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     train.add_argument("--sets", nargs="+", default=None,

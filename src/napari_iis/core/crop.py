@@ -3,7 +3,7 @@
 The window covers the prompts and the previous mask, expanded by a ratio and never
 smaller than a minimum physical size; it is cubic in physical units where the image
 allows, and is resampled to at most ``input_size`` samples along its longest side, at
-one isotropic working spacing.
+one isotropic working spacing (never finer than the image's, unless ``magnify``).
 """
 
 from __future__ import annotations
@@ -68,8 +68,10 @@ def plan_window(
     spacing: tuple[float, ...],
     input_size: int,
     policy: CropPolicy = CropPolicy(),
+    magnify: bool = False,
 ) -> CropWindow:
-    """Choose the window for prompts at ``points`` (N, ndim) and a mask with ``mask_bbox``."""
+    """Choose the window for prompts at ``points`` (N, ndim) and a mask with ``mask_bbox``;
+    ``magnify``: a window smaller than ``input_size`` is upsampled to it."""
     shape = np.asarray(image_shape)
     spacing_arr = np.asarray(spacing, float)
     corners = [np.asarray(points, float)]
@@ -89,7 +91,9 @@ def plan_window(
     start = np.clip(start, 0, shape - size)
     stop = start + size
     physical = size * spacing_arr
-    working_spacing = max(float(physical.max()) / input_size, finest)
+    working_spacing = float(physical.max()) / input_size
+    if not magnify:
+        working_spacing = max(working_spacing, finest)
     target = np.maximum(np.round(physical / working_spacing).astype(int), 1)
     return CropWindow(tuple(int(v) for v in start), tuple(int(v) for v in stop),
                       tuple(int(v) for v in target), working_spacing)

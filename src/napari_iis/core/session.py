@@ -282,6 +282,7 @@ class InteractiveSession:
             spacing,
             self.engine.capabilities.input_size(ndim),
             self.crop_policy,
+            magnify=self.engine.capabilities.magnifies(ndim),
         )
         strided = window.strided_slices
         if plane is None:

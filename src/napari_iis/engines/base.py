@@ -21,9 +21,15 @@ class EngineCapabilities:
     input_size_3d: int = 64
     # The zoom-in window is the prompts' and previous mask's box times this ratio.
     crop_expansion: float = 1.4
+    # A 2D window smaller than the input is magnified to it (the zoom-in the network is
+    # trained with); otherwise a window is never sampled finer than the image.
+    magnify_2d: bool = False
 
     def input_size(self, ndim: int) -> int:
         return self.input_size_2d if ndim == 2 else self.input_size_3d
+
+    def magnifies(self, ndim: int) -> bool:
+        return self.magnify_2d and ndim == 2
 
 
 @dataclass(frozen=True)

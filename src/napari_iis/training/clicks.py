@@ -51,3 +51,12 @@ def first_prompts(rng: np.random.Generator, truth: np.ndarray) -> list[Prompt]:
 def corrective_click(truth: np.ndarray, prediction: np.ndarray, ignore: np.ndarray, prompts: list[Prompt]) -> Click | None:
     clicked = [tuple(int(round(c)) for c in p.position) for p in prompts if isinstance(p, Click)]
     return next_click(truth, prediction, ignore, clicked)
+
+
+def perturbed_truth(rng: np.random.Generator, truth: np.ndarray) -> np.ndarray:
+    """The object grown or shrunk by 1 to 3 samples: a previous mask that is slightly
+    wrong on every side, so the network learns to pull a mask back to the object's
+    boundary rather than grow whatever mask it is given."""
+    structure = ndimage.generate_binary_structure(truth.ndim, 1)
+    change = ndimage.binary_dilation if rng.random() < 0.5 else ndimage.binary_erosion
+    return change(truth, structure, iterations=int(rng.integers(1, 4))).astype(np.float32)

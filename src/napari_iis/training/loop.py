@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..engines.network.inputs import prompt_channels
-from .clicks import corrective_click, first_prompts
+from .clicks import corrective_click, first_prompts, perturbed_truth
 from .data import SLICED_SETS, TRAIN_SETS, Crop, TrainImage, load_training_images, procedural_image, sample_crop
 from .data3d import TRAIN_SETS_3D, TrainVolume, load_training_volumes, procedural_volume, sample_crop_3d, volume_slices
 
@@ -34,6 +34,8 @@ class TrainConfig:
     size: int = 160
     lr: float = 2e-3
     max_corrections: int = 3
+    # Share of samples whose previous mask is the object grown or shrunk a little.
+    perturbed_previous: float = 0.2
     seed: int = 0
     threads: int = 2
     device: str = "auto"
@@ -200,6 +202,9 @@ def train(config: TrainConfig, progress: Callable[[Iterable], Iterable] = lambda
                             sample_prompts.append(click)
                     previous = predicted.astype(np.float32)
             model.train()
+        for index, crop in enumerate(crops):
+            if rng.random() < config.perturbed_previous:
+                previous[index] = perturbed_truth(rng, crop.truth)
         for group in optimizer.param_groups:
             group["lr"] = schedule(step)
         logits, coarse = forward(crops, prompts, previous)
