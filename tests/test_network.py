@@ -39,23 +39,18 @@ def test_prior_alone_is_followed_on_a_volume_slice():
 
 def test_a_small_nucleus_is_magnified_to_the_network_input(data_dir):
     from conftest import REPO_ROOT
-    from napari_iis.core.clicker import next_click
     from napari_iis.core.datasets import list_targets, sample_targets
-    from napari_iis.core.metrics import iou
+    from napari_iis.core.evaluation import evaluate_object
 
     names = read_names(REPO_ROOT / "splits" / "val_dsb2018_nuclei.txt")
     target = next(t for t in sample_targets(list_targets(data_dir / "2d" / "dsb2018_nuclei", names=names), 40, 0)
                   if t.area < 400)
     truth = read_image(target.label_path) == target.label_id
     session = InteractiveSession(read_image(target.image_path), engine="network")
-    clicked: list[tuple[int, ...]] = []
-    for _ in range(3):
-        click = next_click(truth, session.mask, clicked=clicked)
-        clicked.append(tuple(int(round(c)) for c in click.position))
-        mask = session.add_click(click.position, click.positive)
+    result = evaluate_object(session, truth, None, max_clicks=3)
     window = session.last_window
     assert max(window.shape) < 100 and max(window.target_shape) == 256
-    assert iou(truth, mask) > 0.7
+    assert result.ious[-1] > 0.7
 
 
 def test_the_network_is_the_default_for_images_and_watershed_for_volumes():
