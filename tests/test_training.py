@@ -11,7 +11,7 @@ from napari_iis.engines.network.inputs import prompt_channels
 from napari_iis.engines.network.model import IISNet, ModelConfig
 from napari_iis.engines.network.model3d import IISNet3D, ModelConfig3D
 from napari_iis.training.clicks import corrective_click, first_prompts, perturbed_truth
-from napari_iis.training.data import find_objects, procedural_image, sample_crop
+from napari_iis.training.data import find_objects, grainy_noise, procedural_image, sample_crop
 from napari_iis.training.data3d import TRAIN_SETS_3D, procedural_volume, sample_crop_3d, volume_slices
 from napari_iis.training.loop import TrainConfig, loss_terms, train
 
@@ -68,6 +68,16 @@ def test_perturbed_previous_masks_grow_or_shrink_the_object_near_its_boundary():
         grown += mask.sum() > ball.sum()
         shrunk += mask.sum() < ball.sum()
     assert grown and shrunk
+
+
+def test_grainy_noise_is_gray_and_grains_span_neighbouring_samples():
+    rng = np.random.default_rng(0)
+    flat = np.full((3, 96, 96), 0.5, np.float32)
+    noisy = [grainy_noise(rng, flat) for _ in range(20)]
+    assert all(n.shape == flat.shape and n.min() >= 0 and n.max() <= 1 for n in noisy)
+    assert all(np.array_equal(n[0], n[2]) and n.std() > 0.02 for n in noisy)
+    neighbours = [np.corrcoef(n[0, :, :-1].ravel(), n[0, :, 1:].ravel())[0, 1] for n in noisy]
+    assert np.mean(neighbours) > 0.3  # white noise would give 0
 
 
 def test_loss_decreases_on_a_fixed_batch():

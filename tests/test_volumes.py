@@ -78,3 +78,19 @@ def test_propagation_needs_a_volume_and_a_start():
         session.propagate()
     with pytest.raises(ValueError, match="no mask to propagate"):
         session.propagate(plane=3)
+
+
+def test_a_3d_engine_hands_slices_and_propagation_to_the_2d_network():
+    volume, truth = disk_image(shape=(16, 60, 70), centre=(8, 30, 35), radius=10)
+    session = InteractiveSession(volume, engine="network3d", slice_mode=True)
+    assert session.slice_mode and session.slice_engine.name == "network"
+    one_slice = session.add_click((8, 30, 35))
+    assert np.flatnonzero(one_slice.any(axis=(1, 2))).tolist() == [8]
+    assert dice(truth, session.propagate()) > 0.8
+
+
+def test_propagation_is_not_evaluated_with_a_3d_only_engine(tmp_path):
+    from napari_iis.core.evaluation3d import evaluate_volumes
+
+    with pytest.raises(ValueError, match="use --mode clicks"):
+        evaluate_volumes(tmp_path, "network3d", "propagate")

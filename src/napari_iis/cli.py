@@ -120,7 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate3d = commands.add_parser("evaluate3d", help="3D evaluation: clicks then propagation, or 3D clicks")
     evaluate3d.add_argument("dataset", type=Path, help="a folder of <name>_image.nii.gz|tif and <name>_labels.* (or masks/)")
     evaluate3d.add_argument("--mode", choices=["propagate", "clicks"], default="propagate")
-    evaluate3d.add_argument("--engine", default=DEFAULT_VOLUME_ENGINE, choices=available_engines())
+    evaluate3d.add_argument("--engine", default=None, choices=available_engines(),
+                            help=f"default: {DEFAULT_ENGINE} to propagate, {DEFAULT_VOLUME_ENGINE} for 3D clicks")
     evaluate3d.add_argument("--max-slice-clicks", type=int, default=5, help="propagate: clicks on the largest slice")
     evaluate3d.add_argument("--max-clicks", type=int, default=10, help="clicks: 3D clicks per object")
     evaluate3d.add_argument("--min-voxels", type=int, default=100)

@@ -232,14 +232,20 @@ class SegmentationWidget(QWidget):
         self._loading = progress(total=0, desc=f"napari-iis: loading {engine_name}")
         window = chosen_window(image_layer)
         self.worker.submit("open", lambda: InteractiveSession(
-            data, channel_axis=grid.channel_axis, spacing=spacing,
-            engine=self._engine(engine_name), slice_mode=slice_mode, intensity_window=window))
+            data, channel_axis=grid.channel_axis, spacing=spacing, engine=self._engine(engine_name),
+            slice_mode=slice_mode, intensity_window=window, slice_engine=self._slice_engine(engine_name, grid.ndim)))
 
     def _engine(self, name: str) -> Engine:
         """Engines are created once per widget, in the worker thread."""
         if name not in self._engines:
             self._engines[name] = create_engine(name)
         return self._engines[name]
+
+    def _slice_engine(self, name: str, ndim: int) -> Engine | None:
+        """The 2D engine for slices and propagation when the chosen engine works in 3D only."""
+        if ndim != 3 or 2 in self._engine(name).capabilities.ndims:
+            return None
+        return self._engine(default_engine(2))
 
     def _remove_own_layers(self) -> None:
         for layer in (self.prompt_layer, self.preview_layer, self.shapes_layer):

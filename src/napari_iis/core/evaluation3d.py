@@ -171,7 +171,9 @@ def evaluate_volumes(
 ) -> Report3D:
     """``intensity_window``: e.g. a CT window in HU; default, each volume's percentiles.
     ``split_file`` lists the volume names (``<name>_image.*``) to evaluate; default, all."""
-    engine = resolve_engine(engine, 3)
+    engine = resolve_engine(engine, 2 if mode == "propagate" else 3)
+    if mode == "propagate" and 2 not in engine.capabilities.ndims:
+        raise ValueError(f"engine {engine.name!r} segments in 3D only: use --mode clicks, or a 2D engine to propagate")
     report = Report3D(Path(dataset).name, engine.name, mode)
     cases = list(volume_cases(dataset, min_voxels))
     if split_file is not None:

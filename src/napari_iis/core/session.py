@@ -31,9 +31,11 @@ class InteractiveSession:
     soft-tissue window (-160, 240). Any array with ``shape`` and slicing works (numpy,
     memmap, dask, zarr): only crops are read.
     ``engine`` is an engine name (``napari_iis.engines.available_engines()``) or instance;
-    by default the shipped network for 2D images and the watershed engine for volumes.
+    by default the shipped 2D network for 2D images and the shipped 3D network for volumes.
     On a volume, ``slice_mode=True`` makes prompts segment their own slice only (the
     default for engines that work in 2D only); ``propagate()`` then carries the object on.
+    Single slices are segmented by ``slice_engine``: by default ``engine`` itself when it
+    works in 2D, otherwise the default 2D engine.
     Every prompt method returns the updated mask of the current object. Bad input raises
     ``ValueError`` and leaves the session unchanged.
     """
@@ -48,6 +50,7 @@ class InteractiveSession:
         crop_policy: CropPolicy | None = None,
         slice_mode: bool | None = None,
         intensity_window: Sequence[float] | None = None,
+        slice_engine: str | Engine | None = None,
     ) -> None:
         self.image = ImageSource(image, channel_axis=channel_axis, spacing=spacing, intensity_window=intensity_window)
         self.engine: Engine = resolve_engine(engine, self.image.ndim)
@@ -59,9 +62,12 @@ class InteractiveSession:
                 f"engine {self.engine.name!r} segments {sorted(self.engine.capabilities.ndims)}D "
                 f"images, not {self.image.ndim}D; choose another engine"
             )
+        self._given_crop_policy = crop_policy
         self.crop_policy = crop_policy or CropPolicy(expansion=self.engine.capabilities.crop_expansion)
-        if slice_mode and (self.ndim != 3 or 2 not in self.engine.capabilities.ndims):
-            raise ValueError("slice_mode needs a volume and an engine that segments 2D slices")
+        if slice_mode and self.ndim != 3:
+            raise ValueError("slice_mode needs a volume (z, y, x)")
+        self._slice_engine_choice = slice_engine
+        self._slice_engine: Engine | None = None
         self._slice_mode = bool(slice_mode) if slice_mode is not None else 3 not in self.engine.capabilities.ndims
         self.last_window: CropWindow | None = None
         self._history = History(self._blank_state())
@@ -240,13 +246,26 @@ class InteractiveSession:
         """True when each prompt segments only its own slice of a volume."""
         return self.ndim == 3 and self._slice_mode
 
+    @property
+    def slice_engine(self) -> Engine:
+        """The engine that segments single slices of a volume (slice mode, propagation)."""
+        if self._slice_engine is None:
+            if self._slice_engine_choice is None and 2 in self.engine.capabilities.ndims:
+                engine = self.engine
+            else:
+                engine = resolve_engine(self._slice_engine_choice, 2)
+            if 2 not in engine.capabilities.ndims:
+                raise ValueError(f"slice_engine {engine.name!r} does not segment 2D slices; choose another")
+            self._slice_engine = engine
+        return self._slice_engine
+
     def _predict(self, prompts: tuple[Prompt, ...], previous: SparseMask) -> SparseMask:
         if not self.slice_mode:
             return self._run_engine(prompts, previous, plane=None)
         planes = {int(round(c[0])) for p in prompts for c in p.coordinates()}
         if len(planes) != 1:
             raise ValueError(
-                f"engine {self.engine.name!r} segments one slice at a time: put this object's prompts "
+                f"engine {self.slice_engine.name!r} segments one slice at a time: put this object's prompts "
                 f"on one slice (they are on slices {sorted(planes)}), or propagate it to the others"
             )
         plane = planes.pop()
@@ -260,8 +279,8 @@ class InteractiveSession:
 
         The building block of propagation: the history is untouched.
         """
-        if self.ndim != 3 or 2 not in self.engine.capabilities.ndims:
-            raise ValueError("predict_slice needs a volume and an engine that segments 2D slices")
+        if self.ndim != 3:
+            raise ValueError("predict_slice needs a volume (z, y, x)")
         if not 0 <= plane < self.shape[0]:
             raise ValueError(f"slice {plane} is outside the volume's {self.shape[0]} slices")
         mask = self._run_engine(tuple(prompts), SparseMask.from_dense(np.asarray(prior, bool)), plane)
@@ -275,14 +294,16 @@ class InteractiveSession:
         ndim = self.ndim if plane is None else 2
         shape = self.shape if plane is None else self.shape[1:]
         spacing = self.spacing if plane is None else self.spacing[1:]
+        engine = self.engine if plane is None else self.slice_engine
+        policy = self._given_crop_policy or CropPolicy(expansion=engine.capabilities.crop_expansion)
         window = plan_window(
             prompt_coordinates(prompts, ndim),
             previous.bbox(),
             shape,
             spacing,
-            self.engine.capabilities.input_size(ndim),
-            self.crop_policy,
-            magnify=self.engine.capabilities.magnifies(ndim),
+            engine.capabilities.input_size(ndim),
+            policy,
+            magnify=engine.capabilities.magnifies(ndim),
         )
         strided = window.strided_slices
         if plane is None:
@@ -299,6 +320,6 @@ class InteractiveSession:
             previous_mask=previous_crop,
             spacing=(window.working_spacing,) * ndim,
         )
-        logits = np.asarray(self.engine.predict(request), dtype=np.float32)
+        logits = np.asarray(engine.predict(request), dtype=np.float32)
         self.last_window = window
         return SparseMask.from_patch(shape, window.start, paste_logits(logits, window))

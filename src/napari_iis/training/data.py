@@ -22,6 +22,7 @@ MIN_OBJECT_AREA = 64
 # The session's window around a first click, which the network must see in training too.
 FIRST_CLICK_WINDOW = CropPolicy().initial_size
 FIRST_CLICK_SHARE = 0.35
+NOISY_SHARE = 0.25
 
 
 @dataclass
@@ -120,6 +121,15 @@ def _resize(array: np.ndarray, size: int, order: int) -> np.ndarray:
     return out[:size, :size]
 
 
+def grainy_noise(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
+    """Gray noise whose grain is 1–3 samples: a noisy stack or CT slice magnified to the
+    network's input, as the session does with small windows."""
+    grain = rng.uniform(1.0, 3.0)
+    side = image.shape[-1]
+    coarse = rng.normal(0, rng.uniform(0.05, 0.3), (max(4, round(side / grain)),) * 2).astype(np.float32)
+    return np.clip(image + _resize(coarse, side, 1)[np.newaxis], 0, 1)
+
+
 def sample_crop(rng: np.random.Generator, item: TrainImage, size: int) -> Crop:
     """A zoom-in crop around a random object, as the session would take it, augmented."""
     label_id, box = item.objects[rng.integers(len(item.objects))]
@@ -160,4 +170,6 @@ def sample_crop(rng: np.random.Generator, item: TrainImage, size: int) -> Crop:
     image = np.clip(image * rng.uniform(0.8, 1.2) + rng.uniform(-0.1, 0.1), 0, 1) ** rng.uniform(0.75, 1.33)
     if rng.random() < 0.1:
         image = np.repeat(image.mean(axis=0, keepdims=True), 3, axis=0)
+    if rng.random() < NOISY_SHARE:
+        image = grainy_noise(rng, image)
     return Crop(np.ascontiguousarray(image, np.float32), np.ascontiguousarray(truth), np.ascontiguousarray(ignore))
