@@ -94,3 +94,25 @@ def test_propagation_is_not_evaluated_with_a_3d_only_engine(tmp_path):
 
     with pytest.raises(ValueError, match="use --mode clicks"):
         evaluate_volumes(tmp_path, "network3d", "propagate")
+
+
+def test_propagation_does_not_creep_into_tissue_of_another_intensity(data_dir):
+    # the liver of the 3 mm abdomen CT from its largest true slice: without the intensity
+    # check the 2D network's mask grows slice by slice into the tissue around it
+    from napari_iis.core.evaluation3d import volume_cases
+    from napari_iis.core.propagation import PropagationSettings
+
+    case = next(volume_cases(data_dir / "3d/ct_abdomen"))
+    liver = case.objects["abdomen3mm#5"]
+    plane = int(np.argmax(liver.sum(axis=(1, 2))))
+    scores = {}
+    for margin in (None, 1.0):
+        session = InteractiveSession(case.image, spacing=case.spacing, engine="network", slice_mode=True,
+                                     intensity_window=(-160, 240))
+        steps = propagation_steps(session, plane, liver[plane], settings=PropagationSettings(intensity_margin=margin))
+        volume = np.zeros_like(liver)
+        volume[plane] = liver[plane]
+        for step in steps:
+            volume[step.plane] = step.mask
+        scores[margin] = dice(liver, volume)
+    assert scores[1.0] > 0.65 and scores[1.0] > scores[None] + 0.15

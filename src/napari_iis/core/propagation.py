@@ -25,20 +25,77 @@ class PropagationSettings:
     min_consistency: float = 0.3  # IoU with the previous slice
     min_contrast_ratio: float = 0.4  # inside-versus-ring contrast, of the start slice's
     ring_width: int = 3
+    intensity_margin: float | None = 1.0  # robust deviations around the start slice's range; None: off
+
+
+def _plane_intensity(session: InteractiveSession, plane: int, region: tuple[slice, ...]) -> np.ndarray:
+    return session.image.read((slice(plane, plane + 1), *region))[:, 0].mean(axis=0)
+
+
+def _bounding_region(mask: np.ndarray, margin: int) -> tuple[slice, ...]:
+    points = np.argwhere(mask)
+    low, high = np.maximum(points.min(axis=0) - margin, 0), np.minimum(points.max(axis=0) + margin + 1, mask.shape)
+    return tuple(slice(int(a), int(b)) for a, b in zip(low, high))
 
 
 def contrast(session: InteractiveSession, plane: int, mask: np.ndarray, ring_width: int) -> float:
     """Mean intensity inside ``mask`` minus in a ring around it, on slice ``plane``."""
-    points = np.argwhere(mask)
-    low = np.maximum(points.min(axis=0) - ring_width - 1, 0)
-    high = np.minimum(points.max(axis=0) + ring_width + 2, mask.shape)
-    region = tuple(slice(int(a), int(b)) for a, b in zip(low, high))
-    intensity = session.image.read((slice(plane, plane + 1), *region))[:, 0].mean(axis=0)
+    region = _bounding_region(mask, ring_width + 1)
+    intensity = _plane_intensity(session, plane, region)
     inside = mask[region]
     ring = ndimage.binary_dilation(inside, iterations=ring_width) & ~inside
     if not ring.any():
         return 0.0
     return float(intensity[inside].mean() - intensity[ring].mean())
+
+
+def _smoothed(session: InteractiveSession, plane: int, region: tuple[slice, ...]) -> np.ndarray:
+    return ndimage.gaussian_filter(_plane_intensity(session, plane, region), 1.0)
+
+
+@dataclass(frozen=True)
+class IntensityRange:
+    """The (smoothed) intensities of the object on the start slice: its 1st–99th
+    percentiles widened by ``margin`` robust deviations, and its median."""
+
+    low: float
+    high: float
+    median: float
+
+    @classmethod
+    def of(cls, values: np.ndarray, margin: float) -> IntensityRange:
+        median = float(np.median(values))
+        spread = max(1.4826 * float(np.median(np.abs(values - median))), 0.01)
+        low, high = (float(v) for v in np.percentile(values, [1, 99]))
+        return cls(low - margin * spread, high + margin * spread, median)
+
+
+def _object_values(session: InteractiveSession, plane: int, mask: np.ndarray, region: tuple[slice, ...]) -> np.ndarray:
+    return _smoothed(session, plane, region)[mask[region]]
+
+
+def keep_intensity(
+    session: InteractiveSession, plane: int, mask: np.ndarray, prior_plane: int, prior: np.ndarray,
+    start: IntensityRange,
+) -> np.ndarray:
+    """``mask`` without its samples outside ``prior`` whose (smoothed) intensity lies
+    outside the object's range on the start slice, moved by how far the median of
+    ``prior`` (on the slice before) has drifted; holes filled, and only its parts that
+    touch ``prior``. A mask creeping into a neighbour of another intensity (the liver
+    into fat) is cut back; a two-toned object (the aorta's two lumens), a slow drift
+    along it and the blurred boundary (kept where the prior was) are not."""
+    if not mask.any() or not prior.any():
+        return mask
+    region = _bounding_region(mask | prior, 2)
+    drift = float(np.median(_object_values(session, prior_plane, prior, region))) - start.median
+    now = _smoothed(session, plane, region)
+    near = (now >= start.low + drift) & (now <= start.high + drift)
+    inside = ndimage.binary_fill_holes(mask[region] & (prior[region] | near))
+    parts, count = ndimage.label(inside)
+    touching = np.unique(parts[inside & prior[region]])
+    kept = np.zeros_like(mask)
+    kept[region] = np.isin(parts, touching[touching > 0]) if count else inside
+    return kept
 
 
 @dataclass(frozen=True)
@@ -60,19 +117,25 @@ def propagation_steps(
     Consuming this changes nothing in the session, so stopping early cancels cleanly.
     """
     anchors = dict(anchors or {})
-    start_area = int(np.count_nonzero(start_mask))
+    start = np.asarray(start_mask, bool)
+    start_area = int(np.count_nonzero(start))
     if start_area == 0:
         raise ValueError(f"slice {start_plane} has no mask to propagate: segment the object there first")
     smallest = max(settings.min_area, settings.min_area_ratio * start_area)
-    reference = contrast(session, start_plane, np.asarray(start_mask, bool), settings.ring_width)
+    reference = contrast(session, start_plane, start, settings.ring_width)
+    if settings.intensity_margin is not None:
+        start_range = IntensityRange.of(
+            _object_values(session, start_plane, start, _bounding_region(start, 2)), settings.intensity_margin)
     for direction in (1, -1):
-        prior = np.asarray(start_mask, bool)
+        prior = start
         plane = start_plane + direction
         while 0 <= plane < session.shape[0]:
             if plane in anchors:
                 mask, anchored = np.asarray(anchors[plane], bool), True
             else:
                 mask, anchored = session.predict_slice(plane, prior), False
+                if settings.intensity_margin is not None:
+                    mask = keep_intensity(session, plane, mask, plane - direction, prior, start_range)
                 if (
                     np.count_nonzero(mask) < smallest
                     or iou(prior, mask) < settings.min_consistency
