@@ -83,7 +83,7 @@ def _run_train(args: argparse.Namespace) -> int:
         data_root=str(args.data), splits_dir=str(args.splits), out_dir=str(args.out), steps=args.steps,
         batch=args.batch or DEFAULT_BATCH[args.dims], size=args.size or DEFAULT_SIZE[args.dims], lr=args.lr,
         seed=args.seed, threads=args.threads, device=args.device, sets=sets, dims=args.dims,
-        perturbed_previous=args.perturbed_previous,
+        perturbed_previous=args.perturbed_previous, noisy_share=args.noisy_share,
     )
     weights = train(config, progress=lambda items: tqdm(items, desc="train", mininterval=5))
     print(f"weights: {weights}")
@@ -151,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--perturbed-previous", type=float, default=0.2,
                        help="share of samples whose previous mask is the object grown or shrunk by 1-3 samples")
+    train.add_argument("--noisy-share", type=float, default=0.0,
+                       help="2D: share of crops given gray noise of a 1-3 sample grain (helps noisy stacks, "
+                            "hurt CT slices: docs/model_card.md)")
     train.add_argument("--threads", type=int, default=2)
     train.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     train.add_argument("--sets", nargs="+", default=None,

@@ -22,7 +22,6 @@ MIN_OBJECT_AREA = 64
 # The session's window around a first click, which the network must see in training too.
 FIRST_CLICK_WINDOW = CropPolicy().initial_size
 FIRST_CLICK_SHARE = 0.35
-NOISY_SHARE = 0.25
 
 
 @dataclass
@@ -130,7 +129,7 @@ def grainy_noise(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
     return np.clip(image + _resize(coarse, side, 1)[np.newaxis], 0, 1)
 
 
-def sample_crop(rng: np.random.Generator, item: TrainImage, size: int) -> Crop:
+def sample_crop(rng: np.random.Generator, item: TrainImage, size: int, noisy_share: float = 0.0) -> Crop:
     """A zoom-in crop around a random object, as the session would take it, augmented."""
     label_id, box = item.objects[rng.integers(len(item.objects))]
     height, width = item.labels.shape
@@ -170,6 +169,6 @@ def sample_crop(rng: np.random.Generator, item: TrainImage, size: int) -> Crop:
     image = np.clip(image * rng.uniform(0.8, 1.2) + rng.uniform(-0.1, 0.1), 0, 1) ** rng.uniform(0.75, 1.33)
     if rng.random() < 0.1:
         image = np.repeat(image.mean(axis=0, keepdims=True), 3, axis=0)
-    if rng.random() < NOISY_SHARE:
+    if noisy_share and rng.random() < noisy_share:
         image = grainy_noise(rng, image)
     return Crop(np.ascontiguousarray(image, np.float32), np.ascontiguousarray(truth), np.ascontiguousarray(ignore))

@@ -36,6 +36,8 @@ class TrainConfig:
     max_corrections: int = 3
     # Share of samples whose previous mask is the object grown or shrunk a little.
     perturbed_previous: float = 0.2
+    # Share of 2D crops given grainy gray noise (grainy_noise); the shipped weights: none.
+    noisy_share: float = 0.0
     seed: int = 0
     threads: int = 2
     device: str = "auto"
@@ -100,7 +102,9 @@ def _procedural_volume(rng: np.random.Generator, pools: Pools) -> TrainVolume:
     return cache[rng.integers(len(cache))]
 
 
-def sample_batch(rng: np.random.Generator, pools: Pools, batch: int, size: int, dims: int = 2) -> list[Crop]:
+def sample_batch(
+    rng: np.random.Generator, pools: Pools, batch: int, size: int, dims: int = 2, noisy_share: float = 0.0
+) -> list[Crop]:
     """Crops from the pools (and procedural objects) in the sources' proportions."""
     source_weights = SOURCE_WEIGHTS_3D if dims == 3 else SOURCE_WEIGHTS
     names = [n for n in source_weights if n in pools or n == "procedural"]
@@ -112,7 +116,7 @@ def sample_batch(rng: np.random.Generator, pools: Pools, batch: int, size: int, 
             item = pools[source][rng.integers(len(pools[source]))]
         else:
             item = _procedural_volume(rng, pools) if dims == 3 else procedural_image(rng)
-        crop = sample_crop_3d(rng, item, size) if dims == 3 else sample_crop(rng, item, size)
+        crop = sample_crop_3d(rng, item, size) if dims == 3 else sample_crop(rng, item, size, noisy_share)
         if crop.truth.sum() >= 16:
             crops.append(crop)
     return crops
@@ -187,7 +191,7 @@ def train(config: TrainConfig, progress: Callable[[Iterable], Iterable] = lambda
     bar = progress(range(step, config.steps))
     started, seen, running = time.time(), 0, 0.0
     for step in bar:
-        crops = sample_batch(rng, pools, config.batch, config.size, config.dims)
+        crops = sample_batch(rng, pools, config.batch, config.size, config.dims, config.noisy_share)
         prompts = [first_prompts(rng, c.truth) for c in crops]
         previous = np.zeros((len(crops),) + (config.size,) * config.dims, np.float32)
         corrections = int(rng.integers(0, config.max_corrections + 1))
