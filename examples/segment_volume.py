@@ -27,15 +27,15 @@ target = labels == ids[np.argmax(sizes)]
 plane = int(np.argmax(target.sum(axis=(1, 2))))  # the slice where the object is largest
 centre = np.argwhere(target[plane]).mean(axis=0).round()
 
-# A click in 3D: the default 3D network segments the whole object around it.
-session = InteractiveSession(volume)
+# A click in 3D with the 3D network: it segments the whole object around it.
+session = InteractiveSession(volume, engine="network3d")
 mask = session.add_click((plane, *centre))
 print(f"one 3D click ({session.engine.name}): Dice {dice(target, mask):.3f}")
 
 # Slice by slice: segment one slice, then carry the mask through the object. On this
-# very noisy stack the 2D network misses the cell from one click (docs/training.md),
-# so the slices go to the watershed.
-slices = InteractiveSession(volume, slice_mode=True, slice_engine="watershed")
+# very noisy stack the 2D network misses the cell from one click (docs/training.md):
+# the slices go to the default volume engine, the watershed.
+slices = InteractiveSession(volume, slice_mode=True)
 first = slices.add_click((plane, *centre))
 print(f"one click on slice {plane}: slice Dice {dice(target[plane], first[plane]):.3f}")
 propagated = slices.propagate(progress=lambda steps: tqdm(steps, desc="propagate", unit="slice"))

@@ -53,13 +53,13 @@ def test_a_small_nucleus_is_magnified_to_the_network_input(data_dir):
     assert result.ious[-1] > 0.7
 
 
-def test_the_networks_are_the_defaults_and_slices_go_to_the_2d_one():
+def test_the_network_is_the_default_for_images_and_slices_of_a_3d_only_engine():
     image = np.random.default_rng(0).random((32, 32)).astype(np.float32)
     assert InteractiveSession(image).engine.name == "network"
     volume = InteractiveSession(np.stack([image] * 4))
-    assert volume.engine.name == "network3d" and not volume.slice_mode
-    assert volume.slice_engine.name == "network"
-    assert InteractiveSession(np.stack([image] * 4), engine="watershed").slice_engine.name == "watershed"
+    assert volume.engine.name == "watershed" and volume.slice_engine is volume.engine
+    in_3d = InteractiveSession(np.stack([image] * 4), engine="network3d")
+    assert not in_3d.slice_mode and in_3d.slice_engine.name == "network"
 
 
 @pytest.mark.parametrize("dataset, objects, one_click_iou",

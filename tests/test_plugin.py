@@ -38,7 +38,7 @@ def test_sample_data():
 def test_cli_lists_engines():
     result = subprocess.run([sys.executable, "-m", "napari_iis.cli", "engines"], capture_output=True, text=True)
     assert result.returncode == 0
-    assert "random_walker" in result.stdout and "network3d  (default, volumes)" in result.stdout
+    assert "random_walker" in result.stdout and "watershed  (default, volumes)" in result.stdout
     assert "network  (default, 2D)" in result.stdout
 
 

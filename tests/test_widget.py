@@ -289,11 +289,11 @@ def test_correcting_an_existing_label(viewer_and_widget, qtbot):
 
 @pytest.mark.parametrize("slice_by_slice", [True, False])
 def test_propagation_from_a_slice_in_the_viewer(viewer_and_widget, qtbot, slice_by_slice):
-    # unticked, the default 3D network segments in 3D and P re-propagates from the clicked slice
+    # unticked, the 3D network segments in 3D and P re-propagates from the clicked slice
+    # with the 2D network
     viewer, start = viewer_and_widget
     volume, truth = disk_image(shape=(16, 60, 70), centre=(8, 30, 35), radius=10)
-    layer, widget = start(volume)
-    assert widget.engine_combo.currentText() == "network3d"
+    layer, widget = start(volume, engine="network3d")
     if slice_by_slice:
         widget.slices_check.setChecked(True)
         widget.start(layer)

@@ -31,7 +31,7 @@ class InteractiveSession:
     soft-tissue window (-160, 240). Any array with ``shape`` and slicing works (numpy,
     memmap, dask, zarr): only crops are read.
     ``engine`` is an engine name (``napari_iis.engines.available_engines()``) or instance;
-    by default the shipped 2D network for 2D images and the shipped 3D network for volumes.
+    by default the shipped 2D network for 2D images and the watershed engine for volumes.
     On a volume, ``slice_mode=True`` makes prompts segment their own slice only (the
     default for engines that work in 2D only); ``propagate()`` then carries the object on.
     Single slices are segmented by ``slice_engine``: by default ``engine`` itself when it
