@@ -18,6 +18,7 @@ from .data import Crop, TrainImage, find_objects, uint8_rgb
 
 TRAIN_SETS_3D = ("ct_abdomen", "synthetic_spheres")
 MIN_OBJECT_VOXELS = 100
+LARGE_OBJECT_SHARE = 0.15  # procedural objects centred and 0.25-0.42 of the volume in radius
 IGNORE = -1
 
 
@@ -117,6 +118,9 @@ def procedural_volume(rng: np.random.Generator, size: int = 64) -> TrainVolume:
         else:
             centre = rng.uniform(0.15, 0.85, 3) * size
             radii = rng.uniform(0.06, 0.3, 3) * size
+            if rng.random() < LARGE_OBJECT_SHARE:  # wider than a third of a first-click window
+                centre = rng.uniform(0.4, 0.6, 3) * size
+                radii = rng.uniform(0.25, 0.42) * rng.uniform(0.85, 1.15, 3) * size
             rotation, _ = np.linalg.qr(rng.standard_normal((3, 3)))
             offsets = np.tensordot(rotation, grid - centre[:, None, None, None], axes=1)
             distance = np.sqrt(sum((o / r) ** 2 for o, r in zip(offsets, radii)))
