@@ -63,7 +63,6 @@ class InteractiveSession:
                 f"images, not {self.image.ndim}D; choose another engine"
             )
         self._given_crop_policy = crop_policy
-        self.crop_policy = crop_policy or CropPolicy(expansion=self.engine.capabilities.crop_expansion)
         if slice_mode and self.ndim != 3:
             raise ValueError("slice_mode needs a volume (z, y, x)")
         self._slice_engine_choice = slice_engine
@@ -247,6 +246,14 @@ class InteractiveSession:
         return self.ndim == 3 and self._slice_mode
 
     @property
+    def crop_policy(self) -> CropPolicy:
+        """The zoom-in window policy of the session's engine."""
+        return self._crop_policy_for(self.engine)
+
+    def _crop_policy_for(self, engine: Engine) -> CropPolicy:
+        return self._given_crop_policy or CropPolicy(expansion=engine.capabilities.crop_expansion)
+
+    @property
     def slice_engine(self) -> Engine:
         """The engine that segments single slices of a volume (slice mode, propagation)."""
         if self._slice_engine is None:
@@ -295,14 +302,13 @@ class InteractiveSession:
         shape = self.shape if plane is None else self.shape[1:]
         spacing = self.spacing if plane is None else self.spacing[1:]
         engine = self.engine if plane is None else self.slice_engine
-        policy = self._given_crop_policy or CropPolicy(expansion=engine.capabilities.crop_expansion)
         window = plan_window(
             prompt_coordinates(prompts, ndim),
             previous.bbox(),
             shape,
             spacing,
             engine.capabilities.input_size(ndim),
-            policy,
+            self._crop_policy_for(engine),
             magnify=engine.capabilities.magnifies(ndim),
         )
         strided = window.strided_slices
