@@ -69,21 +69,49 @@ def _run_plot(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_train(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
+def _training_sets(args: argparse.Namespace) -> tuple[str, ...]:
     from .training.data3d import TRAIN_SETS_3D
-    from .training.loop import DEFAULT_BATCH, DEFAULT_SIZE, TrainConfig, train
 
     sets = tuple(args.sets or (TRAIN_SETS_3D if args.dims == 3 else TRAIN_SETS))
     allowed = TRAIN_SETS_3D if args.dims == 3 else TRAIN_SETS + SLICED_SETS
     if not set(sets) <= set(allowed):
         raise SystemExit(f"--sets for {args.dims}D training: choose from {', '.join(allowed)}")
+    return sets
+
+
+def _run_pack(args: argparse.Namespace) -> int:
+    import numpy as np
+    from tqdm import tqdm
+
+    from .training.loop import NATURAL, TrainConfig, load_pools
+    from .training.pack import write_pack
+
+    config = TrainConfig(data_root=str(args.data), splits_dir=str(args.splits), out_dir="", sets=_training_sets(args),
+                         dims=args.dims)
+    pools = load_pools(config, progress=lambda items: tqdm(items, desc="load", mininterval=5))
+    items = [item for pool in pools.values() for item in pool]
+    photos = [i for i, item in enumerate(items) if item.source in NATURAL]
+    if args.max_photos is not None and len(photos) > args.max_photos:
+        dropped = set(np.random.default_rng(0).permutation(photos)[args.max_photos:].tolist())
+        items = [item for i, item in enumerate(items) if i not in dropped]
+    folder = write_pack(tqdm(items, desc="pack", mininterval=5), args.out, args.max_side, args.quality)
+    size = sum(f.stat().st_size for f in folder.iterdir())
+    print(f"packed {len(items)} {'volumes' if args.dims == 3 else 'images'} into {folder} ({size / 2**20:.1f} MiB)")
+    return 0
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .training.loop import DEFAULT_BATCH, DEFAULT_SIZE, TrainConfig, train
+
+    sets = _training_sets(args)
     config = TrainConfig(
         data_root=str(args.data), splits_dir=str(args.splits), out_dir=str(args.out), steps=args.steps,
         batch=args.batch or DEFAULT_BATCH[args.dims], size=args.size or DEFAULT_SIZE[args.dims], lr=args.lr,
         seed=args.seed, threads=args.threads, device=args.device, sets=sets, dims=args.dims,
-        perturbed_previous=args.perturbed_previous, noisy_share=args.noisy_share,
+        perturbed_previous=args.perturbed_previous, noisy_share=args.noisy_share, workers=args.workers,
+        minutes=args.minutes, init=str(args.init or ""),
     )
     weights = train(config, progress=lambda items: tqdm(items, desc="train", mininterval=5))
     print(f"weights: {weights}")
@@ -139,8 +167,20 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--title", default=None)
     plot.set_defaults(run=_run_plot)
 
+    pack = commands.add_parser("pack", help="write the training data, normalised, into one folder (for another machine)")
+    pack.add_argument("out", type=Path)
+    pack.add_argument("--data", type=Path, default=Path("../shared/data"), help="the data root (with 2d/ and 3d/)")
+    pack.add_argument("--splits", type=Path, default=Path("splits"), help="folder of val_SET.txt files to exclude")
+    pack.add_argument("--dims", type=int, default=2, choices=[2, 3])
+    pack.add_argument("--sets", nargs="+", default=None, help="as for train")
+    pack.add_argument("--max-side", type=int, default=0, help="shrink photos longer than this (0: keep their size)")
+    pack.add_argument("--quality", type=int, default=90, help="JPEG quality of the photos and nuclei images")
+    pack.add_argument("--max-photos", type=int, default=None, help="keep a fixed random sample of this many photos")
+    pack.set_defaults(run=_run_pack)
+
     train = commands.add_parser("train", help="train the interactive network (resumes from OUT/checkpoint.pt)")
-    train.add_argument("--data", type=Path, default=Path("../shared/data"), help="the data root (with 2d/)")
+    train.add_argument("--data", type=Path, default=Path("../shared/data"),
+                       help="the data root (with 2d/ and 3d/), or a folder written by napari-iis pack")
     train.add_argument("--splits", type=Path, default=Path("splits"), help="folder of val_SET.txt files to exclude")
     train.add_argument("--out", type=Path, default=Path("runs/iisnet"))
     train.add_argument("--steps", type=int, default=20000, help="total optimisation steps")
@@ -155,6 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="2D: share of crops given gray noise of a 1-3 sample grain (helps noisy stacks, "
                             "hurt CT slices: docs/model_card.md)")
     train.add_argument("--threads", type=int, default=2)
+    train.add_argument("--workers", type=int, default=0, help="processes drawing batches ahead (0: none)")
+    train.add_argument("--minutes", type=float, default=0.0,
+                       help="train this long (the learning rate warms up and decays over it) instead of to --steps")
+    train.add_argument("--init", type=Path, default=None,
+                       help="start from these weights (e.g. the shipped ones) when OUT has no checkpoint")
     train.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     train.add_argument("--sets", nargs="+", default=None,
                        help=f"data sets to train on (2D: {' '.join(TRAIN_SETS + SLICED_SETS)}, the last as axial "

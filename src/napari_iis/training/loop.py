@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 
 from ..engines.network.inputs import prompt_channels
-from .clicks import corrective_click, first_prompts, perturbed_truth
-from .data import SLICED_SETS, TRAIN_SETS, Crop, TrainImage, load_training_images, procedural_image, sample_crop
-from .data3d import TRAIN_SETS_3D, TrainVolume, load_training_volumes, procedural_volume, sample_crop_3d, volume_slices
+from .batches import ParallelBatches, Pools, draw_batch
+from .clicks import corrective_click, perturbed_truth
+from .data import SLICED_SETS, TRAIN_SETS, Crop, TrainImage, load_training_images
+from .data3d import TRAIN_SETS_3D, TrainVolume, load_training_volumes, volume_slices
+from .pack import is_pack, read_pack
 
-SOURCE_WEIGHTS = {"natural": 0.45, "dsb2018_nuclei": 0.2, "isbi2012_em": 0.15, "ct_abdomen": 0.15, "procedural": 0.2}
-SOURCE_WEIGHTS_3D = {"ct_abdomen": 0.3, "synthetic_spheres": 0.15, "procedural": 0.55}
 NATURAL = ("coco_mval", "ecssd", "duts_tr")
 DEFAULT_SIZE = {2: 160, 3: 48}
 DEFAULT_BATCH = {2: 16, 3: 8}
@@ -42,6 +42,13 @@ class TrainConfig:
     threads: int = 2
     device: str = "auto"
     checkpoint_every: int = 200
+    # Processes that draw the batches ahead (0: the training process draws them).
+    workers: int = 0
+    # Train for this many minutes (0: for ``steps``): the learning rate then warms up and
+    # decays over the time left, from whichever step the run starts or resumes at.
+    minutes: float = 0.0
+    # Weights (a file ``train`` writes, as shipped) to start from when there is no checkpoint.
+    init: str = ""
     sets: tuple[str, ...] = TRAIN_SETS
     dims: int = 2
 
@@ -55,7 +62,6 @@ def _log(out_dir: Path, record: dict) -> None:
         handle.write(json.dumps(record) + "\n")
 
 
-Pools = dict[str, list]
 
 
 def _pools(images: list[TrainImage]) -> Pools:
@@ -74,6 +80,10 @@ def _pools_3d(volumes: list[TrainVolume]) -> Pools:
 
 
 def load_pools(config: TrainConfig, progress: Callable[[Iterable], Iterable]) -> Pools:
+    if is_pack(Path(config.data_root)):
+        kind = TrainVolume if config.dims == 3 else TrainImage
+        items = [i for i in read_pack(Path(config.data_root), progress) if isinstance(i, kind) and i.source in config.sets]
+        return _pools_3d(items) if config.dims == 3 else _pools(items)
     if config.dims == 3:
         return _pools_3d(load_training_volumes(Path(config.data_root), Path(config.splits_dir), config.sets))
     root, splits = Path(config.data_root), Path(config.splits_dir)
@@ -82,44 +92,6 @@ def load_pools(config: TrainConfig, progress: Callable[[Iterable], Iterable]) ->
     if sliced:
         images += [image for volume in load_training_volumes(root, splits, sliced) for image in volume_slices(volume)]
     return _pools(images)
-
-
-PROCEDURAL_CACHE_3D = 64
-
-
-def _procedural_volume(rng: np.random.Generator, pools: Pools) -> TrainVolume:
-    """A procedural volume: a new one a quarter of the time, else one of the last few
-    (each holds several objects and costs a tenth of a second to make). The cache lives
-    in ``pools``, beside the data sets, under a name no source weight refers to."""
-    cache = pools.setdefault("procedural_cache", [])
-    if len(cache) < PROCEDURAL_CACHE_3D or rng.random() < 0.25:
-        item = procedural_volume(rng)
-        if len(cache) < PROCEDURAL_CACHE_3D:
-            cache.append(item)
-        else:
-            cache[rng.integers(PROCEDURAL_CACHE_3D)] = item
-        return item
-    return cache[rng.integers(len(cache))]
-
-
-def sample_batch(
-    rng: np.random.Generator, pools: Pools, batch: int, size: int, dims: int = 2, noisy_share: float = 0.0
-) -> list[Crop]:
-    """Crops from the pools (and procedural objects) in the sources' proportions."""
-    source_weights = SOURCE_WEIGHTS_3D if dims == 3 else SOURCE_WEIGHTS
-    names = [n for n in source_weights if n in pools or n == "procedural"]
-    weights = np.asarray([source_weights[n] for n in names])
-    crops = []
-    while len(crops) < batch:
-        source = names[rng.choice(len(names), p=weights / weights.sum())]
-        if source != "procedural":
-            item = pools[source][rng.integers(len(pools[source]))]
-        else:
-            item = _procedural_volume(rng, pools) if dims == 3 else procedural_image(rng)
-        crop = sample_crop_3d(rng, item, size) if dims == 3 else sample_crop(rng, item, size, noisy_share)
-        if crop.truth.sum() >= 16:
-            crops.append(crop)
-    return crops
 
 
 def build_model(dims: int):
@@ -162,26 +134,44 @@ def train(config: TrainConfig, progress: Callable[[Iterable], Iterable] = lambda
     model = build_model(config.dims).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=1e-4)
     step = 0
+    # steps the initial weights had trained for: the exported weights count them too
+    init_steps = 0
     rng = np.random.default_rng(config.seed)
     torch.manual_seed(config.seed)
     if checkpoint_path.is_file():
         state = torch.load(checkpoint_path, map_location=device, weights_only=True)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        step = int(state["step"])
+        step, init_steps = int(state["step"]), int(state.get("init_steps", 0))
         rng = np.random.default_rng([config.seed, step])
         _log(out_dir, {"event": "resumed", "step": step})
     else:
         (out_dir / "config.json").write_text(json.dumps(asdict(config), indent=1))
+        if config.init:
+            payload = torch.load(config.init, map_location=device, weights_only=True)
+            model.load_state_dict({k: v.float() for k, v in payload["state_dict"].items()})
+            init_steps = int(payload.get("steps") or 0)
+            _log(out_dir, {"event": "initialised", "weights": config.init, "steps": init_steps})
 
     pools = load_pools(config, progress)
     _log(out_dir, {"event": "data", "images": {k: len(v) for k, v in pools.items()}, "device": str(device)})
 
+    first_step, warmup = step, 200
+    deadline = time.time() + 60 * config.minutes
+
     def schedule(current: int) -> float:
-        warmup = 200
+        if config.minutes:
+            since = current - first_step
+            if since < warmup:
+                return config.lr * (since + 1) / warmup
+            elapsed = 1 - (deadline - time.time()) / (60 * config.minutes)
+            return config.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, elapsed)))
         if current < warmup:
             return config.lr * (current + 1) / warmup
         return config.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, current / config.steps)))
+
+    shape = (config.batch, config.size, config.dims, config.noisy_share)
+    parallel = ParallelBatches(pools, config.workers, config.seed, step, shape) if config.workers else None
 
     def forward(crops: list[Crop], prompts: list[list], previous: np.ndarray):
         image = torch.from_numpy(np.stack([c.image for c in crops])).to(device)
@@ -191,8 +181,7 @@ def train(config: TrainConfig, progress: Callable[[Iterable], Iterable] = lambda
     bar = progress(range(step, config.steps))
     started, seen, running = time.time(), 0, 0.0
     for step in bar:
-        crops = sample_batch(rng, pools, config.batch, config.size, config.dims, config.noisy_share)
-        prompts = [first_prompts(rng, c.truth) for c in crops]
+        crops, prompts = parallel.next() if parallel else draw_batch(rng, pools, *shape)
         previous = np.zeros((len(crops),) + (config.size,) * config.dims, np.float32)
         corrections = int(rng.integers(0, config.max_corrections + 1))
         if corrections:
@@ -227,15 +216,22 @@ def train(config: TrainConfig, progress: Callable[[Iterable], Iterable] = lambda
             _log(out_dir, {"step": step + 1, "loss": running / seen, "batch_iou": iou,
                            "lr": schedule(step), "s_per_step": (time.time() - started) / seen})
             running, seen, started = 0.0, 0, time.time()
-        if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
-            save_checkpoint(torch, checkpoint_path, model, optimizer, step + 1)
-            export_weights(torch, model, out_dir / config.weights_name, step + 1)
+        out_of_time = bool(config.minutes) and time.time() >= deadline
+        if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps or out_of_time:
+            save_checkpoint(torch, checkpoint_path, model, optimizer, step + 1, init_steps)
+            export_weights(torch, model, out_dir / config.weights_name, init_steps + step + 1)
+        if out_of_time:
+            _log(out_dir, {"event": "out of time", "step": step + 1, "minutes": config.minutes})
+            break
+    if parallel:
+        parallel.close()
     return out_dir / config.weights_name
 
 
-def save_checkpoint(torch, path: Path, model, optimizer, step: int) -> None:
+def save_checkpoint(torch, path: Path, model, optimizer, step: int, init_steps: int = 0) -> None:
     temporary = path.with_suffix(".tmp")
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step}, temporary)
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+                "init_steps": init_steps}, temporary)
     temporary.replace(path)
 
 

@@ -1,0 +1,96 @@
+"""Training batches (crops and their first prompts), drawn here or in worker processes.
+
+On the GPU machine the network takes a step faster than one process can cut the crops,
+so ``workers`` processes draw the batches of the steps ahead. Each batch then has its own
+generator, seeded by (seed, step), so a run's batches do not depend on how many workers
+drew them.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+
+import numpy as np
+
+from ..core.prompts import Prompt
+from .clicks import first_prompts
+from .data import Crop, procedural_image, sample_crop
+from .data3d import TrainVolume, procedural_volume, sample_crop_3d
+
+SOURCE_WEIGHTS = {"natural": 0.45, "dsb2018_nuclei": 0.2, "isbi2012_em": 0.15, "ct_abdomen": 0.15, "procedural": 0.2}
+SOURCE_WEIGHTS_3D = {"ct_abdomen": 0.3, "synthetic_spheres": 0.15, "procedural": 0.55}
+Batch = tuple[list[Crop], list[list[Prompt]]]
+Pools = dict[str, list]
+# The pools a forked worker draws from: set before the workers start, inherited, never sent.
+_WORKER_POOLS: Pools = {}
+PROCEDURAL_CACHE_3D = 64
+
+
+def _procedural_volume(rng: np.random.Generator, pools: Pools) -> TrainVolume:
+    """A procedural volume: a new one a quarter of the time, else one of the last few
+    (each holds several objects and costs a tenth of a second to make). The cache lives
+    in ``pools``, beside the data sets, under a name no source weight refers to."""
+    cache = pools.setdefault("procedural_cache", [])
+    if len(cache) < PROCEDURAL_CACHE_3D or rng.random() < 0.25:
+        item = procedural_volume(rng)
+        if len(cache) < PROCEDURAL_CACHE_3D:
+            cache.append(item)
+        else:
+            cache[rng.integers(PROCEDURAL_CACHE_3D)] = item
+        return item
+    return cache[rng.integers(len(cache))]
+
+
+def sample_batch(
+    rng: np.random.Generator, pools: Pools, batch: int, size: int, dims: int = 2, noisy_share: float = 0.0
+) -> list[Crop]:
+    """Crops from the pools (and procedural objects) in the sources' proportions."""
+    source_weights = SOURCE_WEIGHTS_3D if dims == 3 else SOURCE_WEIGHTS
+    names = [n for n in source_weights if n in pools or n == "procedural"]
+    weights = np.asarray([source_weights[n] for n in names])
+    crops = []
+    while len(crops) < batch:
+        source = names[rng.choice(len(names), p=weights / weights.sum())]
+        if source != "procedural":
+            item = pools[source][rng.integers(len(pools[source]))]
+        else:
+            item = _procedural_volume(rng, pools) if dims == 3 else procedural_image(rng)
+        crop = sample_crop_3d(rng, item, size) if dims == 3 else sample_crop(rng, item, size, noisy_share)
+        if crop.truth.sum() >= 16:
+            crops.append(crop)
+    return crops
+
+
+def draw_batch(rng: np.random.Generator, pools: Pools, batch: int, size: int, dims: int, noisy_share: float) -> Batch:
+    crops = sample_batch(rng, pools, batch, size, dims, noisy_share)
+    return crops, [first_prompts(rng, crop.truth) for crop in crops]
+
+
+def _draw_in_worker(seed: int, step: int, batch: int, size: int, dims: int, noisy_share: float) -> Batch:
+    crops, prompts = draw_batch(np.random.default_rng([seed, step, 1]), _WORKER_POOLS, batch, size, dims, noisy_share)
+    # half precision halves what crosses the pipe; the images came from 8-bit samples
+    return [Crop(c.image.astype(np.float16), c.truth, c.ignore) for c in crops], prompts
+
+
+class ParallelBatches:
+    """The batches of successive steps, ``2 × workers`` of them drawn ahead."""
+
+    def __init__(self, pools: Pools, workers: int, seed: int, first_step: int, shape: tuple[int, int, int, float]):
+        _WORKER_POOLS.clear()
+        _WORKER_POOLS.update(pools)
+        self._executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+        self._ahead = 2 * workers
+        self._pending: deque[Future] = deque()
+        self._seed, self._next_step, self._shape = seed, first_step, shape
+
+    def next(self) -> Batch:
+        while len(self._pending) < self._ahead:
+            self._pending.append(self._executor.submit(_draw_in_worker, self._seed, self._next_step, *self._shape))
+            self._next_step += 1
+        crops, prompts = self._pending.popleft().result()
+        return [Crop(c.image.astype(np.float32), c.truth, c.ignore) for c in crops], prompts
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
