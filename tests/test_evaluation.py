@@ -42,6 +42,17 @@ def test_evaluate_object_on_a_synthetic_disk():
     assert result.ious[0] > 0.85
 
 
+def test_the_click_observer_sees_each_click_and_the_mask_it_scored():
+    image, truth = disk_image(noise=0.3, seed=2)
+    seen = []
+    result = evaluate_object(InteractiveSession(image, engine="watershed"), truth, None, max_clicks=4,
+                             on_click=lambda click, mask: seen.append((click, mask.to_dense())))
+    assert len(seen) == len(result.seconds)
+    assert seen[0][0].positive and truth[tuple(int(round(c)) for c in seen[0][0].position)]
+    for (_, mask), score in zip(seen, result.ious):
+        assert (mask & truth).sum() / (mask | truth).sum() == pytest.approx(score)
+
+
 @pytest.mark.parametrize("engine", ["watershed", "random_walker"])
 def test_iou_rises_with_clicks_on_real_nuclei(data_dir, engine):
     report = evaluate_dataset(data_dir / "2d/dsb2018_nuclei", engine, max_clicks=10, max_objects=12, seed=3)

@@ -15,6 +15,7 @@ import numpy as np
 from ..engines import Engine, resolve_engine
 from .clicker import next_click
 from .datasets import IGNORE_LABEL, Target, group_by_image, list_targets, read_image, read_names, sample_targets
+from .mask import SparseMask
 from .metrics import iou
 from .prompts import Click
 from .session import InteractiveSession
@@ -23,6 +24,8 @@ IOU_THRESHOLDS = (0.85, 0.90)
 REPORTED_CLICKS = (1, 2, 3, 5, 10, 20)
 
 Progress = Callable[[Iterable[Any]], Iterable[Any]]
+# Told every simulated click, in image coordinates, with the mask it gave.
+ClickObserver = Callable[[Click, SparseMask], None]
 
 
 @dataclass
@@ -121,6 +124,7 @@ def evaluate_object(
     ignore: np.ndarray | None,
     max_clicks: int,
     name: str = "",
+    on_click: ClickObserver | None = None,
 ) -> ObjectResult:
     """Simulate up to ``max_clicks`` clicks on one object from an empty mask.
 
@@ -147,6 +151,8 @@ def evaluate_object(
         started = time.perf_counter()
         prediction = session.add_prompts([Click(position, click.positive)])
         seconds.append(time.perf_counter() - started)
+        if on_click is not None:
+            on_click(Click(position, click.positive), prediction)
         predicted_box = prediction.bbox()
         region = _region([truth_box] + ([predicted_box] if predicted_box is not None else []), truth.shape)
         ious.append(iou(truth[region], prediction.read(region), None if ignore is None else ignore[region]))
