@@ -120,7 +120,8 @@ class NetworkEngine3D(_TorchEngine):
     spacing): a click on any slice updates the whole object. Gray input: channels are averaged."""
 
     name = "network3d"
-    capabilities = EngineCapabilities(ndims=frozenset({3}), input_size_3d=64, crop_expansion=1.4)
+    # inside the 1.2-2.2 × the object it trained on; 1.4 lost Dice at 3-5 clicks on CT (docs/benchmarks.md)
+    capabilities = EngineCapabilities(ndims=frozenset({3}), input_size_3d=64, crop_expansion=1.8)
 
     def __init__(self, weights: Path | None = None, threads: int | None = None) -> None:
         super().__init__(weights or packaged_weights(WEIGHTS_3D), threads)
