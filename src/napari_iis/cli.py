@@ -84,7 +84,7 @@ def _run_pack(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .training.loop import NATURAL, TrainConfig, load_pools
-    from .training.pack import write_pack
+    from .training.pack import read_pack_manifest, write_pack
 
     config = TrainConfig(data_root=str(args.data), splits_dir=str(args.splits), out_dir="", sets=_training_sets(args),
                          dims=args.dims)
@@ -96,7 +96,8 @@ def _run_pack(args: argparse.Namespace) -> int:
         items = [item for i, item in enumerate(items) if i not in dropped]
     folder = write_pack(tqdm(items, desc="pack", mininterval=5), args.out, args.max_side, args.quality)
     size = sum(f.stat().st_size for f in folder.iterdir())
-    print(f"packed {len(items)} {'volumes' if args.dims == 3 else 'images'} into {folder} ({size / 2**20:.1f} MiB)")
+    packed = len(read_pack_manifest(folder))
+    print(f"packed {packed} {'volumes' if args.dims == 3 else 'images'} into {folder} ({size / 2**20:.1f} MiB)")
     return 0
 
 

@@ -87,9 +87,14 @@ def write_pack(items: Iterable[TrainImage | TrainVolume], folder: Path, max_side
     return folder
 
 
+def read_pack_manifest(folder: Path) -> list[dict]:
+    """The pack's entries: name, source, kind and (images) file or (volumes) spacing."""
+    return json.loads((Path(folder) / PACK_MANIFEST).read_text())["items"]
+
+
 def read_pack(folder: Path, progress=lambda items: items) -> list[TrainImage | TrainVolume]:
     folder = Path(folder)
-    entries = json.loads((folder / PACK_MANIFEST).read_text())["items"]
+    entries = read_pack_manifest(folder)
     items: list[TrainImage | TrainVolume] = []
     for entry in progress(entries):
         if entry["kind"] == "volume":
