@@ -15,11 +15,10 @@ import numpy as np
 from ..engines.network.inputs import prompt_channels
 from .batches import ParallelBatches, Pools, draw_batch
 from .clicks import corrective_click, perturbed_truth
-from .data import SLICED_SETS, TRAIN_SETS, Crop, TrainImage, load_training_images
+from .data import NATURAL, SLICED_SETS, TRAIN_SETS, Crop, TrainImage, load_training_images
 from .data3d import TRAIN_SETS_3D, TrainVolume, load_training_volumes, volume_slices
 from .pack import is_pack, read_pack
 
-NATURAL = ("coco_mval", "ecssd", "duts_tr")
 DEFAULT_SIZE = {2: 160, 3: 48}
 DEFAULT_BATCH = {2: 16, 3: 8}
 
@@ -160,15 +159,14 @@ def train(config: TrainConfig, progress: Callable[[Iterable], Iterable] = lambda
     deadline = time.time() + 60 * config.minutes
 
     def schedule(current: int) -> float:
+        since = current - first_step if config.minutes else current
+        if since < warmup:
+            return config.lr * (since + 1) / warmup
         if config.minutes:
-            since = current - first_step
-            if since < warmup:
-                return config.lr * (since + 1) / warmup
-            elapsed = 1 - (deadline - time.time()) / (60 * config.minutes)
-            return config.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, elapsed)))
-        if current < warmup:
-            return config.lr * (current + 1) / warmup
-        return config.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, current / config.steps)))
+            progress = 1 - (deadline - time.time()) / (60 * config.minutes)
+        else:
+            progress = current / config.steps
+        return config.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
     shape = (config.batch, config.size, config.dims, config.noisy_share)
     parallel = ParallelBatches(pools, config.workers, config.seed, step, shape) if config.workers else None

@@ -17,13 +17,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .data import IGNORE, TrainImage, find_objects
+from .data import IGNORE, NATURAL, TrainImage, find_objects
 from .data3d import TrainVolume
 
 PACK_MANIFEST = "pack.json"
-PHOTO_SOURCES = ("coco_mval", "ecssd", "duts_tr")
 # Stored as JPEG: photos, and the DSB nuclei (stained tissue, smooth fluorescence).
-LOSSY_SOURCES = PHOTO_SOURCES + ("dsb2018_nuclei",)
+LOSSY_SOURCES = NATURAL + ("dsb2018_nuclei",)
 
 
 def is_pack(folder: Path) -> bool:
@@ -75,7 +74,7 @@ def write_pack(items: Iterable[TrainImage | TrainVolume], folder: Path, max_side
             np.savez_compressed(folder / f"{name}.npz", image=image, labels=item.labels.astype(np.int32))
             entries.append({"name": name, "source": item.source, "kind": "volume", "spacing": list(item.spacing)})
             continue
-        if max_side and item.source in PHOTO_SOURCES:
+        if max_side and item.source in NATURAL:
             item = _shrunk(item, max_side)
             if not item.objects:  # every object fell under the minimum area
                 continue
