@@ -83,6 +83,26 @@ def test_cli_evaluate_writes_a_table_and_json(data_dir, tmp_path, capsys):
     assert all(len(o["ious"]) <= 3 for o in payload["objects"])
 
 
+def test_cli_evaluates_other_network_weights(data_dir, tmp_path, capsys):
+    from napari_iis.engines.network.engine import packaged_weights
+
+    args = ["evaluate", str(data_dir / "2d/isbi2012_em"), "--max-clicks", "3", "--max-objects", "2"]
+    shipped, other = tmp_path / "shipped.json", tmp_path / "copy.json"
+    assert main(args + ["--json", str(shipped)]) == 0
+    copy = tmp_path / "run" / "iisnet_2d.pt"
+    copy.parent.mkdir()
+    copy.write_bytes(packaged_weights().read_bytes())
+    assert main(args + ["--weights", str(copy), "--json", str(other)]) == 0
+    # the same weights from another file: the same masks
+    assert [o["ious"] for o in json.loads(other.read_text())["objects"]] == \
+        [o["ious"] for o in json.loads(shipped.read_text())["objects"]]
+    capsys.readouterr()
+    assert main(args + ["--weights", str(tmp_path / "nothing.pt")]) == 2
+    assert "no network weights at" in capsys.readouterr().err
+    assert main(args + ["--engine", "watershed", "--weights", str(copy)]) == 2
+    assert "has no weights" in capsys.readouterr().err
+
+
 def test_cli_split_file_restricts_the_images(data_dir, tmp_path):
     split = tmp_path / "split.txt"
     split.write_text("# one image\nslice00\n")

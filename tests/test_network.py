@@ -37,20 +37,22 @@ def test_prior_alone_is_followed_on_a_volume_slice():
     assert (follow & ball[3]).sum() > 0.5 * ball[3].sum()
 
 
-def test_a_small_nucleus_is_magnified_to_the_network_input(data_dir):
+def test_small_nuclei_are_magnified_to_the_network_input(data_dir):
     from conftest import REPO_ROOT
     from napari_iis.core.datasets import list_targets, sample_targets
     from napari_iis.core.evaluation import evaluate_object
 
     names = read_names(REPO_ROOT / "splits" / "val_dsb2018_nuclei.txt")
-    target = next(t for t in sample_targets(list_targets(data_dir / "2d" / "dsb2018_nuclei", names=names), 40, 0)
-                  if t.area < 400)
-    truth = read_image(target.label_path) == target.label_id
-    session = InteractiveSession(read_image(target.image_path), engine="network")
-    result = evaluate_object(session, truth, None, max_clicks=3)
-    window = session.last_window
-    assert max(window.shape) < 100 and max(window.target_shape) == 256
-    assert result.ious[-1] > 0.7
+    small = [t for t in sample_targets(list_targets(data_dir / "2d" / "dsb2018_nuclei", names=names), 150, 0)
+             if t.area < 400][:20]
+    ious = []  # a mean over 20: one nucleus alone varies from 0.44 to 0.92 after 3 clicks
+    for target in small:
+        truth = read_image(target.label_path) == target.label_id
+        session = InteractiveSession(read_image(target.image_path), engine="network")
+        ious.append(evaluate_object(session, truth, None, max_clicks=3).ious[-1])
+        window = session.last_window
+        assert max(window.shape) < 100 and max(window.target_shape) == 256
+    assert len(small) == 20 and np.mean(ious) > 0.8
 
 
 def test_the_network_is_the_default_for_images_and_slices_of_a_3d_only_engine():

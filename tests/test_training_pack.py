@@ -11,7 +11,7 @@ import torch
 
 from conftest import REPO_ROOT
 from napari_iis.cli import main
-from napari_iis.training.batches import ParallelBatches, draw_batch
+from napari_iis.training.batches import CropWork, ParallelBatches, draw_batch
 from napari_iis.training.data import IGNORE, find_objects, procedural_image
 from napari_iis.training.data3d import procedural_volume
 from napari_iis.training.loop import TrainConfig, load_pools, train
@@ -77,6 +77,29 @@ def test_batches_from_workers_are_those_drawn_in_process(tmp_path):
             assert crop.image.dtype == np.float32
             np.testing.assert_allclose(crop.image, reference.image, atol=1e-3)
         assert prompts == expected_prompts
+
+
+def test_click_channels_and_corrections_from_workers_are_those_computed_in_process():
+    pools = {"isbi2012_em": [_image(seed, "isbi2012_em") for seed in range(3)]}
+    crops, prompts = draw_batch(np.random.default_rng(3), pools, 5, 48, 2, 0.0)
+    # a prediction wrong on every crop: the object shifted by 5 samples
+    predicted = np.stack([np.roll(crop.truth, 5, axis=1) for crop in crops])
+    here, spread = CropWork(0), CropWork(2)
+    try:
+        clicks = spread.corrections(crops, prompts, predicted)
+        assert clicks == here.corrections(crops, prompts, predicted)
+        assert all(click is not None for click in clicks)
+        with_clicks = [p + [c] for p, c in zip(prompts, clicks)]
+        channels = spread.channels(with_clicks, predicted.astype(np.float32))
+        np.testing.assert_array_equal(channels, here.channels(with_clicks, predicted.astype(np.float32)))
+    finally:
+        spread.close()
+    assert channels.shape == (5, 3, 48, 48)
+    # each crop's corrective click lands in its own error region, on its own positive or negative map
+    for crop, prediction, click, maps in zip(crops, predicted, clicks, channels):
+        y, x = (int(round(v)) for v in click.position)
+        assert crop.truth[y, x] != prediction[y, x] and crop.truth[y, x] == click.positive
+        assert maps[0 if click.positive else 1, y, x] > 0
 
 
 def test_training_from_a_pack_with_workers_a_time_budget_and_shipped_weights(tmp_path):

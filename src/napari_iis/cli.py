@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .engines import DEFAULT_ENGINE, DEFAULT_VOLUME_ENGINE, available_engines
+from .engines import DEFAULT_ENGINE, DEFAULT_VOLUME_ENGINE, available_engines, create_engine
 from .training.data import SLICED_SETS, TRAIN_SETS
 
 
@@ -29,7 +29,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
     report = evaluate_dataset(
         args.dataset,
-        args.engine,
+        create_engine(args.engine, args.weights),
         max_clicks=args.max_clicks,
         min_area=args.min_area,
         max_objects=args.max_objects,
@@ -112,7 +112,7 @@ def _run_train(args: argparse.Namespace) -> int:
         batch=args.batch or DEFAULT_BATCH[args.dims], size=args.size or DEFAULT_SIZE[args.dims], lr=args.lr,
         seed=args.seed, threads=args.threads, device=args.device, sets=sets, dims=args.dims,
         perturbed_previous=args.perturbed_previous, noisy_share=args.noisy_share, workers=args.workers,
-        minutes=args.minutes, init=str(args.init or ""),
+        minutes=args.minutes, init=str(args.init or ""), max_corrections=args.max_corrections,
     )
     weights = train(config, progress=lambda items: tqdm(items, desc="train", mininterval=5))
     print(f"weights: {weights}")
@@ -144,6 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=int, default=0, help="seed of that sample")
     evaluate.add_argument("--split", type=Path, default=None, help="file listing the image names to use")
     evaluate.add_argument("--json", type=Path, default=None, help="write per-object results and the summary here")
+    evaluate.add_argument("--weights", type=Path, default=None,
+                          help="a network engine's weights instead of the packaged ones (a training run's OUT/iisnet_2d.pt)")
     evaluate.set_defaults(run=_run_evaluate)
 
     evaluate3d = commands.add_parser("evaluate3d", help="3D evaluation: clicks then propagation, or 3D clicks")
@@ -192,6 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--perturbed-previous", type=float, default=0.2,
                        help="share of samples whose previous mask is the object grown or shrunk by 1-3 samples")
+    train.add_argument("--max-corrections", type=int, default=3,
+                       help="each step simulates 0 to this many corrective clicks before the trained one")
     train.add_argument("--noisy-share", type=float, default=0.0,
                        help="2D: share of crops given gray noise of a 1-3 sample grain (helps noisy stacks, "
                             "hurt CT slices: docs/model_card.md)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from .base import Engine, EngineCapabilities, EngineRequest
 from .network.engine import WEIGHTS_3D, packaged_weights
@@ -10,16 +11,16 @@ from .random_walker import RandomWalkerEngine
 from .watershed import WatershedEngine
 
 
-def _network_engine(refine: bool = True) -> Engine:
+def _network_engine(refine: bool = True, weights: Path | None = None) -> Engine:
     from .network.engine import NetworkEngine
 
-    return NetworkEngine(refine=refine)
+    return NetworkEngine(weights, refine=refine)
 
 
-def _network_engine_3d() -> Engine:
+def _network_engine_3d(weights: Path | None = None) -> Engine:
     from .network.engine import NetworkEngine3D
 
-    return NetworkEngine3D()
+    return NetworkEngine3D(weights)
 
 
 _FACTORIES: dict[str, Callable[[], Engine]] = {
@@ -48,15 +49,24 @@ def available_engines() -> tuple[str, ...]:
     return tuple(_FACTORIES)
 
 
-def create_engine(name: str = DEFAULT_ENGINE) -> Engine:
-    """A new engine instance by name (see ``available_engines()``)."""
-    try:
-        factory = _FACTORIES[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown engine {name!r}; choose one of: {', '.join(available_engines())}"
-        ) from None
-    return factory()
+# The network engines with other weights than the packaged ones (e.g. a training run's).
+_WEIGHTED_FACTORIES: dict[str, Callable[[Path], Engine]] = {
+    "network": lambda weights: _network_engine(weights=weights),
+    "network_coarse": lambda weights: _network_engine(refine=False, weights=weights),
+    "network3d": lambda weights: _network_engine_3d(weights=weights),
+}
+
+
+def create_engine(name: str = DEFAULT_ENGINE, weights: Path | None = None) -> Engine:
+    """A new engine instance by name (see ``available_engines()``); ``weights`` replaces
+    a network engine's packaged weights (a file ``napari-iis train`` wrote)."""
+    if name not in _FACTORIES:
+        raise ValueError(f"unknown engine {name!r}; choose one of: {', '.join(available_engines())}")
+    if weights is None:
+        return _FACTORIES[name]()
+    if name not in _WEIGHTED_FACTORIES:
+        raise ValueError(f"engine {name!r} has no weights; --weights goes with {', '.join(_WEIGHTED_FACTORIES)}")
+    return _WEIGHTED_FACTORIES[name](Path(weights))
 
 
 def resolve_engine(engine: str | Engine | None, ndim: int = 2) -> Engine:

@@ -15,7 +15,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 import numpy as np
 
 from ..core.prompts import Prompt
-from .clicks import first_prompts
+from ..engines.network.inputs import prompt_channels
+from .clicks import corrective_click, first_prompts
 from .data import Crop, procedural_image, sample_crop
 from .data3d import TrainVolume, procedural_volume, sample_crop_3d
 
@@ -94,3 +95,32 @@ class ParallelBatches:
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+class CropWork:
+    """What each step computes crop by crop on the CPU between the network's passes: the
+    prompt and previous-mask channels, and the simulated user's corrective clicks. With
+    ``workers`` it is spread over forked processes (on the GPU machine the training
+    process was otherwise the bottleneck, the GPU idle); the results do not depend on it."""
+
+    def __init__(self, workers: int = 0):
+        self._executor = (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+                          if workers else None)
+        self._workers = workers
+
+    def _map(self, function, *columns) -> list:
+        if self._executor is None:
+            return list(map(function, *columns))
+        chunk = max(1, -(-len(columns[0]) // self._workers))
+        return list(self._executor.map(function, *columns, chunksize=chunk))
+
+    def channels(self, prompts: list[list[Prompt]], previous: np.ndarray) -> np.ndarray:
+        return np.stack(self._map(prompt_channels, prompts, list(previous)))
+
+    def corrections(self, crops: list[Crop], prompts: list[list[Prompt]], predicted: np.ndarray) -> list:
+        return self._map(corrective_click, [c.truth for c in crops], list(predicted),
+                         [c.ignore for c in crops], prompts)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)

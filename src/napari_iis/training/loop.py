@@ -12,9 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..engines.network.inputs import prompt_channels
-from .batches import ParallelBatches, Pools, draw_batch
-from .clicks import corrective_click, perturbed_truth
+from .batches import CropWork, ParallelBatches, Pools, draw_batch
+from .clicks import perturbed_truth
 from .data import NATURAL, SLICED_SETS, TRAIN_SETS, Crop, TrainImage, load_training_images
 from .data3d import TRAIN_SETS_3D, TrainVolume, load_training_volumes, volume_slices
 from .pack import is_pack, read_pack
@@ -170,10 +169,11 @@ def train(config: TrainConfig, progress: Callable[[Iterable], Iterable] = lambda
 
     shape = (config.batch, config.size, config.dims, config.noisy_share)
     parallel = ParallelBatches(pools, config.workers, config.seed, step, shape) if config.workers else None
+    crop_work = CropWork(config.workers)
 
     def forward(crops: list[Crop], prompts: list[list], previous: np.ndarray):
         image = torch.from_numpy(np.stack([c.image for c in crops])).to(device)
-        maps = torch.from_numpy(np.stack([prompt_channels(p, m) for p, m in zip(prompts, previous)])).to(device)
+        maps = torch.from_numpy(crop_work.channels(prompts, previous)).to(device)
         return model(image, maps)
 
     bar = progress(range(step, config.steps))
@@ -187,8 +187,7 @@ def train(config: TrainConfig, progress: Callable[[Iterable], Iterable] = lambda
             with torch.no_grad():
                 for _ in range(corrections):
                     predicted = (forward(crops, prompts, previous)[0][:, 0] > 0).cpu().numpy()
-                    for crop, sample_prompts, prediction in zip(crops, prompts, predicted):
-                        click = corrective_click(crop.truth, prediction, crop.ignore, sample_prompts)
+                    for sample_prompts, click in zip(prompts, crop_work.corrections(crops, prompts, predicted)):
                         if click is not None:
                             sample_prompts.append(click)
                     previous = predicted.astype(np.float32)
@@ -223,6 +222,7 @@ def train(config: TrainConfig, progress: Callable[[Iterable], Iterable] = lambda
             break
     if parallel:
         parallel.close()
+    crop_work.close()
     return out_dir / config.weights_name
 
 
