@@ -40,3 +40,28 @@ def test_cli_on_real_volumes(data_dir, tmp_path, capsys):
     assert payload["summary"]["objects"] == 2 and all(0 <= o["dice"][0] <= 1 for o in payload["objects"])
     assert "slices/s" in capsys.readouterr().out
     assert main(["evaluate3d", str(tmp_path)]) == 2
+
+
+def test_cli_takes_other_weights_for_the_default_engine_of_each_mode(ball_dataset, tmp_path):
+    from napari_iis.engines.network.engine import WEIGHTS_3D, packaged_weights
+
+    runs = {"propagate": packaged_weights(), "clicks": packaged_weights(WEIGHTS_3D)}
+    reports = {}
+    for mode, weights in runs.items():
+        copy = tmp_path / mode / weights.name
+        copy.parent.mkdir()
+        copy.write_bytes(weights.read_bytes())
+        out = tmp_path / f"{mode}.json"
+        engine = "network" if mode == "propagate" else "network3d"
+        assert main(["evaluate3d", str(ball_dataset), "--mode", mode, "--max-clicks", "2", "--engine", engine,
+                     "--weights", str(copy), "--json", str(out)]) == 0
+        reports[mode] = json.loads(out.read_text())
+        assert reports[mode]["engine"] == engine
+    # with no engine named, propagation takes the 2D network (its weights given) and clicks the watershed
+    out = tmp_path / "default.json"
+    assert main(["evaluate3d", str(ball_dataset), "--mode", "propagate", "--weights", str(tmp_path / "propagate" / runs["propagate"].name),
+                 "--json", str(out)]) == 0
+    default = json.loads(out.read_text())
+    assert default["engine"] == "network"
+    assert default["objects"][0]["dice"] == reports["propagate"]["objects"][0]["dice"]
+    assert main(["evaluate3d", str(ball_dataset), "--mode", "clicks", "--weights", str(tmp_path / "clicks" / runs["clicks"].name)]) == 2

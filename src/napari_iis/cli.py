@@ -22,6 +22,13 @@ def _run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _engine_with_weights(args: argparse.Namespace, default: str):
+    """The engine named (else ``default``), with the weights of ``--weights`` if given."""
+    if args.weights is None:
+        return args.engine
+    return create_engine(args.engine or default, args.weights)
+
+
 def _run_evaluate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -29,7 +36,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
     report = evaluate_dataset(
         args.dataset,
-        create_engine(args.engine, args.weights),
+        _engine_with_weights(args, DEFAULT_ENGINE),
         max_clicks=args.max_clicks,
         min_area=args.min_area,
         max_objects=args.max_objects,
@@ -54,7 +61,9 @@ def _run_evaluate3d(args: argparse.Namespace) -> int:
     from .core.evaluation3d import evaluate_volumes
 
     report = evaluate_volumes(
-        args.dataset, args.engine, args.mode, max_slice_clicks=args.max_slice_clicks,
+        args.dataset, _engine_with_weights(args, DEFAULT_ENGINE if args.mode == "propagate" else DEFAULT_VOLUME_ENGINE),
+        args.mode,
+        max_slice_clicks=args.max_slice_clicks,
         max_clicks=args.max_clicks, min_voxels=args.min_voxels, max_objects=args.max_objects,
         intensity_window=tuple(args.window) if args.window else None, split_file=args.split,
         progress=lambda items: tqdm(items, desc=f"evaluate3d {Path(args.dataset).name}", unit="volume"),
@@ -162,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate3d.add_argument("--window", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None,
                             help="intensity window, e.g. -160 240 (CT soft tissue, HU); default: percentiles")
     evaluate3d.add_argument("--json", type=Path, default=None)
+    evaluate3d.add_argument("--weights", type=Path, default=None,
+                            help="a network engine's weights instead of the packaged ones (2D ones to propagate)")
     evaluate3d.set_defaults(run=_run_evaluate3d)
 
     plot = commands.add_parser("plot", help="mIoU-versus-clicks curves of evaluation reports (needs matplotlib)")
