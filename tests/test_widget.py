@@ -114,7 +114,7 @@ def test_clicks_commit_undo_and_escape_on_the_canvas(viewer_and_widget, qtbot):
     click(viewer, layer, negative, modifier=Qt.KeyboardModifier.ControlModifier)
     wait_idle(qtbot, widget)
     corrected = widget.preview_layer.data > 0
-    # the clicked pixel leaves the mask, and so does most of what it wrongly covered
+    # the clicked pixel leaves the mask, which then wrongly covers less than before
     assert not corrected[tuple(negative)]
     assert (corrected & ~first).sum() < max(1, (one_click & ~first).sum())
     assert list(widget.prompt_layer.features["positive"]) == [True, False]

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .engines import DEFAULT_ENGINE, DEFAULT_VOLUME_ENGINE, available_engines, create_engine
+from .engines import DEFAULT_ENGINE, DEFAULT_VOLUME_ENGINE, available_engines, create_engine, default_engine
 from .training.data import SLICED_SETS, TRAIN_SETS
 
 
@@ -22,11 +22,11 @@ def _run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _engine_with_weights(args: argparse.Namespace, default: str):
-    """The engine named (else ``default``), with the weights of ``--weights`` if given."""
+def _engine_with_weights(args: argparse.Namespace, ndim: int):
+    """The engine named (else the default for ``ndim``-D images), with ``--weights`` if given."""
     if args.weights is None:
         return args.engine
-    return create_engine(args.engine or default, args.weights)
+    return create_engine(args.engine or default_engine(ndim), args.weights)
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
@@ -36,7 +36,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
     report = evaluate_dataset(
         args.dataset,
-        _engine_with_weights(args, DEFAULT_ENGINE),
+        _engine_with_weights(args, ndim=2),
         max_clicks=args.max_clicks,
         min_area=args.min_area,
         max_objects=args.max_objects,
@@ -61,8 +61,8 @@ def _run_evaluate3d(args: argparse.Namespace) -> int:
     from .core.evaluation3d import evaluate_volumes
 
     report = evaluate_volumes(
-        args.dataset, _engine_with_weights(args, DEFAULT_ENGINE if args.mode == "propagate" else DEFAULT_VOLUME_ENGINE),
-        args.mode,
+        # propagation runs a 2D engine slice by slice
+        args.dataset, _engine_with_weights(args, ndim=2 if args.mode == "propagate" else 3), args.mode,
         max_slice_clicks=args.max_slice_clicks,
         max_clicks=args.max_clicks, min_voxels=args.min_voxels, max_objects=args.max_objects,
         intensity_window=tuple(args.window) if args.window else None, split_file=args.split,
@@ -211,7 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="2D: share of crops given gray noise of a 1-3 sample grain (helps noisy stacks, "
                             "hurt CT slices: docs/model_card.md)")
     train.add_argument("--threads", type=int, default=2)
-    train.add_argument("--workers", type=int, default=0, help="processes drawing batches ahead (0: none)")
+    train.add_argument("--workers", type=int, default=0,
+                       help="processes drawing batches ahead, and as many for the click maps and simulated "
+                            "corrections (0: none)")
     train.add_argument("--minutes", type=float, default=0.0,
                        help="train this long (the learning rate warms up and decays over it) instead of to --steps")
     train.add_argument("--init", type=Path, default=None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from .base import Engine, EngineCapabilities, EngineRequest
@@ -11,13 +12,13 @@ from .random_walker import RandomWalkerEngine
 from .watershed import WatershedEngine
 
 
-def _network_engine(refine: bool = True, weights: Path | None = None) -> Engine:
+def _network_engine(weights: Path | None, refine: bool = True) -> Engine:
     from .network.engine import NetworkEngine
 
     return NetworkEngine(weights, refine=refine)
 
 
-def _network_engine_3d(weights: Path | None = None) -> Engine:
+def _network_engine_3d(weights: Path | None) -> Engine:
     from .network.engine import NetworkEngine3D
 
     return NetworkEngine3D(weights)
@@ -27,13 +28,15 @@ _FACTORIES: dict[str, Callable[[], Engine]] = {
     "random_walker": RandomWalkerEngine,
     "watershed": WatershedEngine,
 }
+# The network engines, given their weights (None: the packaged ones), where those ship.
+_WEIGHTED_FACTORIES: dict[str, Callable[[Path | None], Engine]] = {}
 if packaged_weights().is_file():
-    _FACTORIES["network"] = _network_engine
-    _FACTORIES["network_coarse"] = lambda: _network_engine(refine=False)
+    _WEIGHTED_FACTORIES["network"] = _network_engine
+    _WEIGHTED_FACTORIES["network_coarse"] = partial(_network_engine, refine=False)
 if packaged_weights(WEIGHTS_3D).is_file():
-    _FACTORIES["network3d"] = _network_engine_3d
+    _WEIGHTED_FACTORIES["network3d"] = _network_engine_3d
 
-DEFAULT_ENGINE = "network" if "network" in _FACTORIES else "watershed"
+DEFAULT_ENGINE = "network" if "network" in _WEIGHTED_FACTORIES else "watershed"
 """The engine for 2D images."""
 DEFAULT_VOLUME_ENGINE = "watershed"
 """The engine for volumes. Not the 3D network: its first click fails on objects wider
@@ -46,27 +49,19 @@ def default_engine(ndim: int) -> str:
 
 
 def available_engines() -> tuple[str, ...]:
-    return tuple(_FACTORIES)
-
-
-# The network engines with other weights than the packaged ones (e.g. a training run's).
-_WEIGHTED_FACTORIES: dict[str, Callable[[Path], Engine]] = {
-    "network": lambda weights: _network_engine(weights=weights),
-    "network_coarse": lambda weights: _network_engine(refine=False, weights=weights),
-    "network3d": lambda weights: _network_engine_3d(weights=weights),
-}
+    return tuple(_FACTORIES) + tuple(_WEIGHTED_FACTORIES)
 
 
 def create_engine(name: str = DEFAULT_ENGINE, weights: Path | None = None) -> Engine:
     """A new engine instance by name (see ``available_engines()``); ``weights`` replaces
     a network engine's packaged weights (a file ``napari-iis train`` wrote)."""
+    if name in _WEIGHTED_FACTORIES:
+        return _WEIGHTED_FACTORIES[name](None if weights is None else Path(weights))
     if name not in _FACTORIES:
         raise ValueError(f"unknown engine {name!r}; choose one of: {', '.join(available_engines())}")
-    if weights is None:
-        return _FACTORIES[name]()
-    if name not in _WEIGHTED_FACTORIES:
+    if weights is not None:
         raise ValueError(f"engine {name!r} has no weights; --weights goes with {', '.join(_WEIGHTED_FACTORIES)}")
-    return _WEIGHTED_FACTORIES[name](Path(weights))
+    return _FACTORIES[name]()
 
 
 def resolve_engine(engine: str | Engine | None, ndim: int = 2) -> Engine:

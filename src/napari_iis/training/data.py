@@ -15,7 +15,7 @@ from ..core.image import ImageSource
 from ..engines.network.inputs import as_rgb
 
 NATURAL = ("coco_mval", "ecssd", "duts_tr")
-TRAIN_SETS = ("coco_mval", "ecssd", "duts_tr", "dsb2018_nuclei", "isbi2012_em")
+TRAIN_SETS = NATURAL + ("dsb2018_nuclei", "isbi2012_em")
 # Volume sets that 2D training reads as axial slices (their 3D validation volumes held out).
 SLICED_SETS = ("ct_abdomen",)
 IGNORE = -1
