@@ -96,7 +96,7 @@ def _run_pack(args: argparse.Namespace) -> int:
     from .training.pack import read_pack_manifest, write_pack
 
     config = TrainConfig(data_root=str(args.data), splits_dir=str(args.splits), out_dir="", sets=_training_sets(args),
-                         dims=args.dims)
+                         dims=args.dims, propagation_share=1.0 if args.propagation_volumes else 0.0)
     pools = load_pools(config, progress=lambda items: tqdm(items, desc="load", mininterval=5))
     items = [item for pool in pools.values() for item in pool]
     photos = [i for i, item in enumerate(items) if item.source in NATURAL]
@@ -122,6 +122,7 @@ def _run_train(args: argparse.Namespace) -> int:
         seed=args.seed, threads=args.threads, device=args.device, sets=sets, dims=args.dims,
         perturbed_previous=args.perturbed_previous, noisy_share=args.noisy_share, workers=args.workers,
         minutes=args.minutes, init=str(args.init or ""), max_corrections=args.max_corrections,
+        first_click_share=args.first_click_share, propagation_share=args.propagation_share,
     )
     weights = train(config, progress=lambda items: tqdm(items, desc="train", mininterval=5))
     print(f"weights: {weights}")
@@ -190,6 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     pack.add_argument("--max-side", type=int, default=0, help="shrink photos longer than this (0: keep their size)")
     pack.add_argument("--quality", type=int, default=90, help="JPEG quality of the photos and nuclei images")
     pack.add_argument("--max-photos", type=int, default=None, help="keep a fixed random sample of this many photos")
+    pack.add_argument("--propagation-volumes", action="store_true",
+                      help="2D: add the training volumes, for train --propagation-share")
     pack.set_defaults(run=_run_pack)
 
     train = commands.add_parser("train", help="train the interactive network (resumes from OUT/checkpoint.pt)")
@@ -207,6 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="share of samples whose previous mask is the object grown or shrunk by 1-3 samples")
     train.add_argument("--max-corrections", type=int, default=3,
                        help="each step simulates 0 to this many corrective clicks before the trained one")
+    train.add_argument("--first-click-share", type=float, default=None,
+                       help="share of steps trained on the first click alone, the others simulating 1 to "
+                            "--max-corrections corrections (default: 0 to --max-corrections, equally often)")
+    train.add_argument("--propagation-share", type=float, default=0.0,
+                       help="2D: share of crops that are slice-propagation samples (a volume's slice with the "
+                            "object's mask on the neighbouring slice as the prior, no click; the training "
+                            "volumes of --dims 3 or those in a pack)")
     train.add_argument("--noisy-share", type=float, default=0.0,
                        help="2D: share of crops given gray noise of a 1-3 sample grain (helps noisy stacks, "
                             "hurt CT slices: docs/model_card.md)")

@@ -108,11 +108,13 @@ def procedural_image(rng: np.random.Generator, size: int = 192) -> TrainImage:
 
 @dataclass
 class Crop:
-    """A training sample: the network's image input, the object and the void (ignored) samples."""
+    """A training sample: the network's image input, the object and the void (ignored)
+    samples; ``prior``: the previous mask a propagation sample starts from (no clicks)."""
 
     image: np.ndarray  # float32 (C, *S) in [0, 1]: C = 3 in 2D, 1 in 3D
     truth: np.ndarray  # bool (*S)
     ignore: np.ndarray  # bool (*S)
+    prior: np.ndarray | None = None  # float32 (*S)
 
 
 def _resize(array: np.ndarray, size: int, order: int) -> np.ndarray:
@@ -145,31 +147,48 @@ def sample_crop(rng: np.random.Generator, item: TrainImage, size: int, noisy_sha
         # a later click: the zoom-in window around the object (the session's 1.4, jittered)
         side = max(float((high - low).max()) * rng.uniform(1.2, 2.4), 24.0)
         centre = (low + high) / 2 + rng.normal(0, 0.08 * side, 2)
-    side = int(min(side, height, width))
-    start = np.clip(np.round(centre - side / 2).astype(int), 0, [height - side, width - side])
-    window = (slice(start[0], start[0] + side), slice(start[1], start[1] + side))
-    labels = item.labels[window]
-    image = item.image[window].astype(np.float32) / 255
+    window = square_window(centre, side, (height, width))
+    return crop_and_augment(rng, item.image[window].astype(np.float32) / 255, item.labels[window] == label_id,
+                            item.labels[window] == IGNORE, size, noisy_share)
+
+
+def square_window(centre: np.ndarray, side: float, shape: tuple[int, int]) -> tuple[slice, slice]:
+    """A square of ``side`` (at most the image's) around ``centre``, shifted inside the image."""
+    side = int(min(side, *shape))
+    start = np.clip(np.round(centre - side / 2).astype(int), 0, [shape[0] - side, shape[1] - side])
+    return slice(start[0], start[0] + side), slice(start[1], start[1] + side)
+
+
+def crop_and_augment(
+    rng: np.random.Generator, image: np.ndarray, truth: np.ndarray, ignore: np.ndarray, size: int,
+    noisy_share: float = 0.0, prior: np.ndarray | None = None,
+) -> Crop:
+    """A window's image (H, W, 3) in [0, 1], object, void and optional prior mask resampled
+    to ``size``², then flipped, transposed and changed in contrast alike."""
+    side = image.shape[0]
     if side != size:
         smooth = max(0.0, (side / size - 1) / 2)
         if smooth > 0:
             image = ndimage.gaussian_filter(image, (smooth, smooth, 0))
         image = _resize(image, size, 1)
-        truth = _resize((labels == label_id).astype(np.float32), size, 1) > 0.5
-        ignore = _resize((labels == IGNORE).astype(np.float32), size, 0) > 0.5
-    else:
-        truth, ignore = labels == label_id, labels == IGNORE
+        truth = _resize(truth.astype(np.float32), size, 1) > 0.5
+        ignore = _resize(ignore.astype(np.float32), size, 0) > 0.5
+        if prior is not None:
+            prior = _resize(prior.astype(np.float32), size, 1) > 0.5
     image = np.moveaxis(image, -1, 0)
+    masks = [truth, ignore] + ([prior] if prior is not None else [])
     # augmentation: flips, transposes, contrast, gamma, brightness, gray
     if rng.random() < 0.5:
-        image, truth, ignore = image[:, ::-1], truth[::-1], ignore[::-1]
+        image, masks = image[:, ::-1], [m[::-1] for m in masks]
     if rng.random() < 0.5:
-        image, truth, ignore = image[:, :, ::-1], truth[:, ::-1], ignore[:, ::-1]
+        image, masks = image[:, :, ::-1], [m[:, ::-1] for m in masks]
     if rng.random() < 0.5:
-        image, truth, ignore = image.transpose(0, 2, 1), truth.T, ignore.T
+        image, masks = image.transpose(0, 2, 1), [m.T for m in masks]
     image = np.clip(image * rng.uniform(0.8, 1.2) + rng.uniform(-0.1, 0.1), 0, 1) ** rng.uniform(0.75, 1.33)
     if rng.random() < 0.1:
         image = np.repeat(image.mean(axis=0, keepdims=True), 3, axis=0)
     if noisy_share and rng.random() < noisy_share:
         image = grainy_noise(rng, image)
-    return Crop(np.ascontiguousarray(image, np.float32), np.ascontiguousarray(truth), np.ascontiguousarray(ignore))
+    truth, ignore = (np.ascontiguousarray(m) for m in masks[:2])
+    prior = np.ascontiguousarray(masks[2], np.float32) if prior is not None else None
+    return Crop(np.ascontiguousarray(image, np.float32), truth, ignore, prior)

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .batches import CropWork, ParallelBatches, Pools, draw_batch
+from ..engines.network.engine import PRIOR_ONLY
+from .batches import PROPAGATION_VOLUMES, CropWork, ParallelBatches, Pools, draw_batch
 from .clicks import perturbed_truth
 from .data import NATURAL, SLICED_SETS, TRAIN_SETS, Crop, TrainImage, load_training_images
 from .data3d import TRAIN_SETS_3D, TrainVolume, load_training_volumes, volume_slices
@@ -32,6 +33,12 @@ class TrainConfig:
     size: int = 160
     lr: float = 2e-3
     max_corrections: int = 3
+    # Share of steps trained on the first click(s) alone; the others simulate 1 to
+    # ``max_corrections`` corrections. None: 0 to ``max_corrections``, all equally often.
+    first_click_share: float | None = None
+    # 2D: share of crops that are slice-propagation samples (prior of the neighbouring
+    # slice, no click); weights trained with them take propagation requests that way.
+    propagation_share: float = 0.0
     # Share of samples whose previous mask is the object grown or shrunk a little.
     perturbed_previous: float = 0.2
     # Share of 2D crops given grainy gray noise (grainy_noise); the shipped weights: none.
@@ -62,6 +69,13 @@ def _log(out_dir: Path, record: dict) -> None:
 
 
 
+def correction_count(rng: np.random.Generator, most: int, first_click_share: float | None) -> int:
+    """How many corrective clicks a step simulates before the trained pass."""
+    if first_click_share is None or most == 0:
+        return int(rng.integers(0, most + 1))
+    return 0 if rng.random() < first_click_share else int(rng.integers(1, most + 1))
+
+
 def _pools(images: list[TrainImage]) -> Pools:
     pools: Pools = {}
     for item in images:
@@ -78,18 +92,29 @@ def _pools_3d(volumes: list[TrainVolume]) -> Pools:
 
 
 def load_pools(config: TrainConfig, progress: Callable[[Iterable], Iterable]) -> Pools:
+    """The training data by source; in 2D with propagation samples, the training volumes too
+    (``TRAIN_SETS_3D``, or the volumes a pack holds) under ``PROPAGATION_VOLUMES``."""
+    with_volumes = config.dims == 2 and config.propagation_share > 0
     if is_pack(Path(config.data_root)):
-        kind = TrainVolume if config.dims == 3 else TrainImage
-        items = [i for i in read_pack(Path(config.data_root), progress) if isinstance(i, kind) and i.source in config.sets]
-        return _pools_3d(items) if config.dims == 3 else _pools(items)
-    if config.dims == 3:
-        return _pools_3d(load_training_volumes(Path(config.data_root), Path(config.splits_dir), config.sets))
+        items = read_pack(Path(config.data_root), progress)
+        volumes = [i for i in items if isinstance(i, TrainVolume) and i.ids]
+        if config.dims == 3:
+            return _pools_3d([v for v in volumes if v.source in config.sets])
+        pools = _pools([i for i in items if isinstance(i, TrainImage) and i.source in config.sets])
+        if with_volumes and volumes:
+            pools[PROPAGATION_VOLUMES] = volumes
+        return pools
     root, splits = Path(config.data_root), Path(config.splits_dir)
+    if config.dims == 3:
+        return _pools_3d(load_training_volumes(root, splits, config.sets))
     images = load_training_images(root, splits, [s for s in config.sets if s not in SLICED_SETS], progress)
-    sliced = tuple(s for s in config.sets if s in SLICED_SETS)
-    if sliced:
-        images += [image for volume in load_training_volumes(root, splits, sliced) for image in volume_slices(volume)]
-    return _pools(images)
+    wanted = set(s for s in config.sets if s in SLICED_SETS) | (set(TRAIN_SETS_3D) if with_volumes else set())
+    volumes = [v for v in load_training_volumes(root, splits, tuple(sorted(wanted))) if v.ids] if wanted else []
+    images += [image for volume in volumes if volume.source in config.sets for image in volume_slices(volume)]
+    pools = _pools(images)
+    if with_volumes and volumes:
+        pools[PROPAGATION_VOLUMES] = volumes
+    return pools
 
 
 def build_model(dims: int):
@@ -134,6 +159,7 @@ def train(config: TrainConfig, progress: Callable[[Iterable], Iterable] = lambda
     step = 0
     # steps the initial weights had trained for: the exported weights count them too
     init_steps = 0
+    prior_only = False
     rng = np.random.default_rng(config.seed)
     torch.manual_seed(config.seed)
     if checkpoint_path.is_file():
@@ -141,6 +167,7 @@ def train(config: TrainConfig, progress: Callable[[Iterable], Iterable] = lambda
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step, init_steps = int(state["step"]), int(state.get("init_steps", 0))
+        prior_only = bool(state.get("prior_only", False))
         rng = np.random.default_rng([config.seed, step])
         _log(out_dir, {"event": "resumed", "step": step})
     else:
@@ -149,6 +176,7 @@ def train(config: TrainConfig, progress: Callable[[Iterable], Iterable] = lambda
             payload = torch.load(config.init, map_location=device, weights_only=True)
             model.load_state_dict({k: v.float() for k, v in payload["state_dict"].items()})
             init_steps = int(payload.get("steps") or 0)
+            prior_only = payload.get("propagation") == PRIOR_ONLY
             _log(out_dir, {"event": "initialised", "weights": config.init, "steps": init_steps})
 
     pools = load_pools(config, progress)
@@ -167,7 +195,8 @@ def train(config: TrainConfig, progress: Callable[[Iterable], Iterable] = lambda
             progress = current / config.steps
         return config.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
-    shape = (config.batch, config.size, config.dims, config.noisy_share)
+    prior_only = prior_only or (config.dims == 2 and config.propagation_share > 0)
+    shape = (config.batch, config.size, config.dims, config.noisy_share, config.propagation_share)
     parallel = ParallelBatches(pools, config.workers, config.seed, step, shape) if config.workers else None
     crop_work = CropWork(config.workers)
 
@@ -180,8 +209,11 @@ def train(config: TrainConfig, progress: Callable[[Iterable], Iterable] = lambda
     started, seen, running = time.time(), 0, 0.0
     for step in bar:
         crops, prompts = parallel.next() if parallel else draw_batch(rng, pools, *shape)
+        priors = [index for index, crop in enumerate(crops) if crop.prior is not None]
         previous = np.zeros((len(crops),) + (config.size,) * config.dims, np.float32)
-        corrections = int(rng.integers(0, config.max_corrections + 1))
+        for index in priors:
+            previous[index] = crops[index].prior
+        corrections = correction_count(rng, config.max_corrections, config.first_click_share)
         if corrections:
             model.eval()
             with torch.no_grad():
@@ -192,8 +224,10 @@ def train(config: TrainConfig, progress: Callable[[Iterable], Iterable] = lambda
                             sample_prompts.append(click)
                     previous = predicted.astype(np.float32)
             model.train()
+            for index in priors:  # propagation samples: the prior alone, without clicks
+                prompts[index], previous[index] = [], crops[index].prior
         for index, crop in enumerate(crops):
-            if rng.random() < config.perturbed_previous:
+            if crop.prior is None and rng.random() < config.perturbed_previous:
                 previous[index] = perturbed_truth(rng, crop.truth)
         for group in optimizer.param_groups:
             group["lr"] = schedule(step)
@@ -215,8 +249,8 @@ def train(config: TrainConfig, progress: Callable[[Iterable], Iterable] = lambda
             running, seen, started = 0.0, 0, time.time()
         out_of_time = bool(config.minutes) and time.time() >= deadline
         if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps or out_of_time:
-            save_checkpoint(torch, checkpoint_path, model, optimizer, step + 1, init_steps)
-            export_weights(torch, model, out_dir / config.weights_name, init_steps + step + 1)
+            save_checkpoint(torch, checkpoint_path, model, optimizer, step + 1, init_steps, prior_only)
+            export_weights(torch, model, out_dir / config.weights_name, init_steps + step + 1, prior_only)
         if out_of_time:
             _log(out_dir, {"event": "out of time", "step": step + 1, "minutes": config.minutes})
             break
@@ -226,17 +260,21 @@ def train(config: TrainConfig, progress: Callable[[Iterable], Iterable] = lambda
     return out_dir / config.weights_name
 
 
-def save_checkpoint(torch, path: Path, model, optimizer, step: int, init_steps: int = 0) -> None:
+def save_checkpoint(torch, path: Path, model, optimizer, step: int, init_steps: int = 0,
+                    prior_only: bool = False) -> None:
     temporary = path.with_suffix(".tmp")
     torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-                "init_steps": init_steps}, temporary)
+                "init_steps": init_steps, "prior_only": prior_only}, temporary)
     temporary.replace(path)
 
 
-def export_weights(torch, model, path: Path, step: int) -> None:
-    """Half-precision weights with the model's class and config: what ships in the package."""
+def export_weights(torch, model, path: Path, step: int, prior_only: bool = False) -> None:
+    """Half-precision weights with the model's class and config: what ships in the package.
+    ``prior_only``: trained on propagation samples, which carry the prior and no click."""
     state = {k: (v.half() if v.is_floating_point() else v).cpu() for k, v in model.state_dict().items()}
     temporary = path.with_suffix(".tmp")
     payload = {"architecture": type(model).__name__, "config": model.config.to_dict(), "state_dict": state, "steps": step}
+    if prior_only:
+        payload["propagation"] = PRIOR_ONLY
     torch.save(payload, temporary)
     temporary.replace(path)

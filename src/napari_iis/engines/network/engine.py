@@ -15,6 +15,9 @@ from .inputs import as_rgb, prompt_channels
 
 WEIGHTS_2D = "iisnet_2d.pt"
 WEIGHTS_3D = "iisnet_3d.pt"
+# The weights' "propagation" entry when they were trained on propagation samples: the
+# prior of the neighbouring slice alone, without a click.
+PRIOR_ONLY = "prior"
 
 
 def packaged_weights(name: str = WEIGHTS_2D) -> Path:
@@ -23,6 +26,11 @@ def packaged_weights(name: str = WEIGHTS_2D) -> Path:
 
 def load_model(path: Path):
     """The model from a weights file written by ``napari-iis train`` (weights only)."""
+    return load_network(path)[0]
+
+
+def load_network(path: Path) -> tuple:
+    """The model and whether it propagates from the prior alone (``PRIOR_ONLY``)."""
     import torch
 
     from .model import IISNet, ModelConfig
@@ -38,7 +46,7 @@ def load_model(path: Path):
     else:
         model = IISNet(ModelConfig.from_dict(payload["config"]))
     model.load_state_dict({k: v.float() for k, v in payload["state_dict"].items()})
-    return fold_batchnorm(model.eval())
+    return fold_batchnorm(model.eval()), payload.get("propagation") == PRIOR_ONLY
 
 
 def fold_batchnorm(model):
@@ -58,12 +66,15 @@ def fold_batchnorm(model):
     return model
 
 
-def with_prior_click(request: EngineRequest) -> tuple:
-    """A prior alone (propagation) becomes a positive click at its deepest point, the
-    prompt the network was trained with."""
+def with_prior_click(request: EngineRequest, prior_only: bool = False) -> tuple:
+    """A prior without a positive prompt gets a positive click at its deepest point, the
+    prompt the network was trained with, except a prior alone (propagation) for weights
+    trained to take it that way (``prior_only``)."""
     prior = request.previous_mask > 0.5
     if any(getattr(p, "positive", False) for p in request.prompts) or not prior.any():
         return request.prompts
+    if prior_only and not request.prompts:
+        return ()
     depth = ndimage.distance_transform_edt(prior)
     centre = np.unravel_index(int(np.argmax(depth)), depth.shape)
     return (*request.prompts, Click(tuple(float(c) for c in centre), True))
@@ -81,7 +92,7 @@ class _TorchEngine:
         threads = threads or int(os.environ.get("NAPARI_IIS_THREADS", available))
         torch.set_num_threads(max(1, threads))
         self._torch = torch
-        self.model = load_model(weights)
+        self.model, self.prior_only = load_network(weights)
 
 
 class NetworkEngine(_TorchEngine):
@@ -103,7 +114,7 @@ class NetworkEngine(_TorchEngine):
     def predict(self, request: EngineRequest) -> np.ndarray:
         torch = self._torch
         image = torch.from_numpy(np.ascontiguousarray(as_rgb(request.image)))[None]
-        prompts = torch.from_numpy(prompt_channels(with_prior_click(request), request.previous_mask))[None]
+        prompts = torch.from_numpy(prompt_channels(with_prior_click(request, self.prior_only), request.previous_mask))[None]
         with torch.inference_mode():
             logits, coarse = self.model(image, prompts)
             if not self.refine:
@@ -131,7 +142,7 @@ class NetworkEngine3D(_TorchEngine):
         shape = request.spatial_shape
         pad = _padding(shape, self.model.multiple)
         image = np.pad(request.image.mean(axis=0), pad, mode="edge")
-        prompts = np.pad(prompt_channels(with_prior_click(request), request.previous_mask), [(0, 0), *pad])
+        prompts = np.pad(prompt_channels(with_prior_click(request, self.prior_only), request.previous_mask), [(0, 0), *pad])
         with torch.inference_mode():
             logits, _ = self.model(torch.from_numpy(image[None, None]), torch.from_numpy(prompts[None]))
         return logits[0, 0].numpy()[tuple(slice(0, n) for n in shape)].astype(np.float32)
