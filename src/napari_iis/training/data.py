@@ -142,14 +142,21 @@ def sample_crop(rng: np.random.Generator, item: TrainImage, size: int, noisy_sha
         # a first click: a fixed window around a point of the object, whatever its size
         inside = np.argwhere(item.labels[box] == label_id)
         centre = low + inside[rng.integers(len(inside))]
-        side = float(FIRST_CLICK_WINDOW)
+        window = square_window(centre, float(FIRST_CLICK_WINDOW), (height, width))
     else:
         # a later click: the zoom-in window around the object (the session's 1.4, jittered)
-        side = max(float((high - low).max()) * rng.uniform(1.2, 2.4), 24.0)
-        centre = (low + high) / 2 + rng.normal(0, 0.08 * side, 2)
-    window = square_window(centre, side, (height, width))
+        window = zoom_in_window(rng, low, high, (1.2, 2.4), 0.08, (height, width))
     return crop_and_augment(rng, item.image[window].astype(np.float32) / 255, item.labels[window] == label_id,
                             item.labels[window] == IGNORE, size, noisy_share)
+
+
+def zoom_in_window(rng: np.random.Generator, low: np.ndarray, high: np.ndarray, expansion: tuple[float, float],
+                   jitter: float, shape: tuple[int, int]) -> tuple[slice, slice]:
+    """The session's zoom-in window around the box ``low``–``high``: its longer side times
+    a random ``expansion`` (at least 24 samples), the centre moved by ``jitter`` × the side."""
+    side = max(float((high - low).max()) * rng.uniform(*expansion), 24.0)
+    centre = (low + high) / 2 + rng.normal(0, jitter * side, 2)
+    return square_window(centre, side, shape)
 
 
 def square_window(centre: np.ndarray, side: float, shape: tuple[int, int]) -> tuple[slice, slice]:

@@ -211,8 +211,6 @@ def train(config: TrainConfig, progress: Callable[[Iterable], Iterable] = lambda
         crops, prompts = parallel.next() if parallel else draw_batch(rng, pools, *shape)
         priors = [index for index, crop in enumerate(crops) if crop.prior is not None]
         previous = np.zeros((len(crops),) + (config.size,) * config.dims, np.float32)
-        for index in priors:
-            previous[index] = crops[index].prior
         corrections = correction_count(rng, config.max_corrections, config.first_click_share)
         if corrections:
             model.eval()
@@ -224,8 +222,8 @@ def train(config: TrainConfig, progress: Callable[[Iterable], Iterable] = lambda
                             sample_prompts.append(click)
                     previous = predicted.astype(np.float32)
             model.train()
-            for index in priors:  # propagation samples: the prior alone, without clicks
-                prompts[index], previous[index] = [], crops[index].prior
+        for index in priors:  # propagation samples: the prior alone, without clicks
+            prompts[index], previous[index] = [], crops[index].prior
         for index, crop in enumerate(crops):
             if crop.prior is None and rng.random() < config.perturbed_previous:
                 previous[index] = perturbed_truth(rng, crop.truth)

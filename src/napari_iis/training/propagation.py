@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data import IGNORE, Crop, crop_and_augment, square_window
+from .data import IGNORE, Crop, crop_and_augment, zoom_in_window
 from .data3d import TrainVolume
 
 MIN_PRIOR_AREA = 16
@@ -38,9 +38,7 @@ def sample_propagation_crop(rng: np.random.Generator, volume: TrainVolume, size:
     prior = obj[plane]
     rows, cols = np.nonzero(prior)
     low, high = np.array([rows.min(), cols.min()], float), np.array([rows.max() + 1, cols.max() + 1], float)
-    side = max(float((high - low).max()) * rng.uniform(*PRIOR_EXPANSION), 24.0)
-    centre = (low + high) / 2 + rng.normal(0, 0.05 * side, 2)
-    window = square_window(centre, side, prior.shape)
+    window = zoom_in_window(rng, low, high, PRIOR_EXPANSION, 0.05, prior.shape)
     target = plane + step
     image = np.repeat(volume.image[target][window][..., np.newaxis], 3, axis=-1).astype(np.float32)
     return crop_and_augment(rng, image, obj[target][window], volume.labels[target][window] == IGNORE, size,
