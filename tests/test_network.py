@@ -94,3 +94,28 @@ def test_the_3d_weights_ship_and_beat_the_watershed_on_held_out_nuclei(data_dir)
     baseline = evaluate_volumes(dataset, "watershed", **kwargs).summary()
     assert network["Dice@1"] > 0.4  # a nucleus fills ~1% of the stack
     assert network["Dice@5"] > baseline["Dice@5"]
+
+
+def test_redoing_the_first_click_in_its_mask_window_helps_on_held_out_nuclei(data_dir):
+    from dataclasses import replace
+
+    from conftest import REPO_ROOT
+    from napari_iis.core.clicker import next_click
+    from napari_iis.core.datasets import list_targets, sample_targets
+    from napari_iis.core.metrics import iou
+
+    names = read_names(REPO_ROOT / "splits" / "val_dsb2018_nuclei.txt")
+    targets = sample_targets(list_targets(data_dir / "2d" / "dsb2018_nuclei", names=names), 24, 1)
+    zoomed = create_engine("network")
+    blind = create_engine("network")
+    blind.capabilities = replace(blind.capabilities, zoom_in_first=False)
+    ious: dict[str, list[float]] = {"zoomed": [], "blind": []}
+    for target in targets:
+        truth = read_image(target.label_path) == target.label_id
+        image = read_image(target.image_path)
+        click = next_click(truth, np.zeros_like(truth), None, [], (1.0, 1.0))
+        for name, engine in (("zoomed", zoomed), ("blind", blind)):
+            ious[name].append(iou(truth, InteractiveSession(image, engine=engine).add_click(click.position)))
+    # measured: 0.808 against 0.765, better on 18 of the 24
+    assert np.mean(ious["zoomed"]) > np.mean(ious["blind"]) + 0.02
+    assert np.mean(ious["zoomed"]) > 0.75

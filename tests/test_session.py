@@ -217,3 +217,42 @@ def test_a_dask_array_is_read_lazily():
     low, high = mask.bbox()
     assert np.all(high - low < 60)  # one disk, found in a crop
     assert iou(truth, mask.read((slice(96 * 20, 96 * 21), slice(128 * 20, 128 * 21)))) > 0.85
+
+
+class RecordingThresholdEngine:
+    """Thresholds the crop at 0.5 and records every request's window and previous mask."""
+
+    name = "recording"
+
+    def __init__(self, zoom_in_first: bool) -> None:
+        from napari_iis.engines import EngineCapabilities
+
+        self.capabilities = EngineCapabilities(magnify_2d=True, zoom_in_first=zoom_in_first)
+        self.requests = []
+
+    def predict(self, request):
+        self.requests.append(request)
+        return (request.image.mean(axis=0) - 0.5).astype(np.float32)
+
+
+@pytest.mark.parametrize("zoom_in_first", [True, False])
+def test_a_first_click_is_redone_in_the_window_of_its_own_mask(zoom_in_first):
+    shape = (600, 600)
+    grid = np.indices(shape, dtype=float)
+    truth = (grid[0] - 300) ** 2 + (grid[1] - 310) ** 2 <= 20**2
+    engine = RecordingThresholdEngine(zoom_in_first)
+    session = InteractiveSession(truth.astype(np.float32) * 0.8 + 0.1, engine=engine)
+    first = session.add_click((300, 310))
+    assert iou(truth, first) > 0.9
+    if zoom_in_first:
+        blind, zoomed = engine.requests
+        assert not blind.previous_mask.any() and zoomed.previous_mask.sum() > 0.2 * zoomed.previous_mask.size
+        assert max(session.last_window.shape) < 100  # the disk's box × 1.4, not the 384 px first window
+    else:
+        assert len(engine.requests) == 1 and max(session.last_window.shape) == 384
+    engine.requests.clear()
+    session.add_click((300, 340), positive=False)
+    assert len(engine.requests) == 1  # only a first prediction is redone
+    session.undo()
+    session.undo()
+    assert not session.mask.any() and not session.can_undo  # one undo step per prompt

@@ -297,11 +297,20 @@ class InteractiveSession:
         return (slice(plane, plane + 1),) + tuple(slice(0, n) for n in self.shape[1:])
 
     def _run_engine(self, prompts: tuple[Prompt, ...], previous: SparseMask, plane: int | None) -> SparseMask:
-        """Crop, predict and paste back, in the volume or (``plane``) in one of its slices."""
+        """Crop, predict and paste back, in the volume or (``plane``) in one of its slices;
+        a first prediction is redone in its own mask's window where the engine asks for it."""
+        engine = self.engine if plane is None else self.slice_engine
+        mask = self._predict_window(engine, prompts, previous, plane)
+        if engine.capabilities.zoom_in_first and previous.bbox() is None and mask.bbox() is not None:
+            mask = self._predict_window(engine, prompts, mask, plane)
+        return mask
+
+    def _predict_window(
+        self, engine: Engine, prompts: tuple[Prompt, ...], previous: SparseMask, plane: int | None
+    ) -> SparseMask:
         ndim = self.ndim if plane is None else 2
         shape = self.shape if plane is None else self.shape[1:]
         spacing = self.spacing if plane is None else self.spacing[1:]
-        engine = self.engine if plane is None else self.slice_engine
         window = plan_window(
             prompt_coordinates(prompts, ndim),
             previous.bbox(),

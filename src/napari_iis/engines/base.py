@@ -24,6 +24,9 @@ class EngineCapabilities:
     # A 2D window smaller than the input is magnified to it (the zoom-in the network is
     # trained with); otherwise a window is never sampled finer than the image.
     magnify_2d: bool = False
+    # After the first prompt of an object, predict once more in the window of the mask it
+    # gave (with that mask as the previous mask): the first window is sized blind.
+    zoom_in_first: bool = False
 
     def input_size(self, ndim: int) -> int:
         return self.input_size_2d if ndim == 2 else self.input_size_3d

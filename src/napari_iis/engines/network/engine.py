@@ -103,7 +103,8 @@ class NetworkEngine(_TorchEngine):
     """
 
     name = "network"
-    capabilities = EngineCapabilities(ndims=frozenset({2}), input_size_2d=256, crop_expansion=1.4, magnify_2d=True)
+    capabilities = EngineCapabilities(
+        ndims=frozenset({2}), input_size_2d=256, crop_expansion=1.4, magnify_2d=True, zoom_in_first=True)
 
     def __init__(self, weights: Path | None = None, threads: int | None = None, refine: bool = True) -> None:
         super().__init__(weights or packaged_weights(), threads)
