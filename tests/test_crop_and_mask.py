@@ -84,3 +84,21 @@ def test_sparse_mask_round_trip_and_windows():
     assert SparseMask.empty((30, 40)).bbox() is None
     low, high = sparse.bbox()
     assert tuple(low) == (5, 10) and tuple(high) == (12, 19)
+
+
+def test_first_windows_go_from_small_to_the_initial_size():
+    from napari_iis.core.crop import CropPolicy
+
+    policy = CropPolicy(initial_size=384, first_window_search=(192, 48, 96, 500))
+    assert [p.initial_size for p in policy.first_windows()] == [48, 96, 192, 384]
+    assert CropPolicy().first_windows() == (CropPolicy(),)
+
+
+def test_a_mask_touches_only_the_window_edges_inside_the_image():
+    from napari_iis.core.crop import CropWindow, touches_inner_edge
+
+    window = CropWindow(start=(0, 10), stop=(20, 30), target_shape=(20, 20), working_spacing=1.0)
+    image_shape = (20, 100)
+    assert not touches_inner_edge(np.array([0, 12]), np.array([19, 27]), window, image_shape)  # image edges
+    assert touches_inner_edge(np.array([5, 10]), np.array([8, 15]), window, image_shape)  # left, inside
+    assert touches_inner_edge(np.array([5, 12]), np.array([8, 29]), window, image_shape)  # right, inside

@@ -256,3 +256,23 @@ def test_a_first_click_is_redone_in_the_window_of_its_own_mask(zoom_in_first):
     session.undo()
     session.undo()
     assert not session.mask.any() and not session.can_undo  # one undo step per prompt
+
+
+def test_a_first_click_on_a_volume_slice_grows_its_window_until_the_object_fits():
+    grid = np.indices((3, 400, 400), dtype=float)
+    big = (grid[1] - 200) ** 2 + (grid[2] - 200) ** 2 <= 60**2
+    small = (grid[1] - 40) ** 2 + (grid[2] - 40) ** 2 <= 8**2
+    engine = RecordingThresholdEngine(zoom_in_first=False)
+    session = InteractiveSession(((big | small) * 0.8 + 0.1).astype(np.float32), engine=engine)
+    assert session.slice_mode
+    assert iou(small[1], session.add_click((1, 40, 40))[1]) > 0.9
+    assert len(engine.requests) == 1 and max(session.last_window.shape) == 48
+    session.reset()
+    engine.requests.clear()
+    assert iou(big[1], session.add_click((1, 200, 200))[1]) > 0.9  # 48 and 96 cut it; 192 holds it
+    assert len(engine.requests) == 3 and max(session.last_window.shape) == 192
+    # a 2D image keeps the single 384-px first window
+    flat = InteractiveSession(((big | small)[1] * 0.8 + 0.1).astype(np.float32), engine=engine)
+    engine.requests.clear()
+    flat.add_click((200, 200))
+    assert len(engine.requests) == 1 and max(flat.last_window.shape) == 384

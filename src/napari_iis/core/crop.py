@@ -8,7 +8,7 @@ one isotropic working spacing (never finer than the image's, unless ``magnify``)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from skimage.transform import resize
@@ -25,6 +25,14 @@ class CropPolicy:
     min_size: int = 48
     # Window side around the first prompt when there is no mask yet.
     initial_size: int = 384
+    # Smaller first windows tried before ``initial_size``: the first whose mask stays off
+    # the window's inner edges is kept (the session's default on slices of a volume).
+    first_window_search: tuple[int, ...] = ()
+
+    def first_windows(self) -> tuple[CropPolicy, ...]:
+        """The policies to try, in turn, for a first prompt."""
+        sizes = sorted({s for s in self.first_window_search if s < self.initial_size})
+        return tuple(replace(self, initial_size=s, first_window_search=()) for s in sizes) + (self,)
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,15 @@ def plan_window(
     target = np.maximum(np.round(physical / working_spacing).astype(int), 1)
     return CropWindow(tuple(int(v) for v in start), tuple(int(v) for v in stop),
                       tuple(int(v) for v in target), working_spacing)
+
+
+def touches_inner_edge(low: np.ndarray, high: np.ndarray, window: CropWindow, image_shape: tuple[int, ...]) -> bool:
+    """Whether a mask with inclusive box ``low``..``high`` reaches an edge of ``window``
+    that is not also an edge of the image: the object may go on beyond the window."""
+    return any(
+        (lo <= a and a > 0) or (hi >= b - 1 and b < n)
+        for lo, hi, a, b, n in zip(low, high, window.start, window.stop, image_shape)
+    )
 
 
 def resample(array: np.ndarray, shape: tuple[int, ...], order: int = 1, smooth: bool = True) -> np.ndarray:
