@@ -55,8 +55,7 @@ def ct(path: str) -> None:
     viewer = open_demo("ct", run=False)
     viewer.window._qt_window.resize(1400, 850)
     widget = next(w for w in QApplication.instance().allWidgets() if isinstance(w, SegmentationWidget))
-    widget.slices_check.setChecked(True)
-    widget.engine_combo.setCurrentText("watershed")
+    widget.slices_check.setChecked(True)  # suggests the network, the better slice engine
     widget.start(viewer.layers["abdomen CT"])
     settle(widget)
     _, labels, _ = load_ct()

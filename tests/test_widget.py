@@ -299,6 +299,8 @@ def test_propagation_from_a_slice_in_the_viewer(viewer_and_widget, qtbot, slice_
     layer, widget = start(volume, engine="network3d")
     if slice_by_slice:
         widget.slices_check.setChecked(True)
+        assert widget.engine_combo.currentText() == "network"  # the suggestion for slices
+        widget.engine_combo.setCurrentText("network3d")
         widget.start(layer)
         wait_idle(qtbot, widget)
     click_on_slice(viewer, layer, widget, qtbot, 8, (30, 35))
@@ -324,3 +326,14 @@ def test_narrowed_contrast_limits_become_the_engines_window():
     assert chosen_window(Image(ct)) is None
     assert chosen_window(Image(ct, contrast_limits=(-160, 240))) == (-160.0, 240.0)
     assert chosen_window(Image(np.zeros((8, 8, 3), np.uint8) + np.arange(8)[:, None, None], rgb=True)) is None
+
+
+def test_the_engine_suggested_for_a_volume_follows_the_slice_by_slice_tick(viewer_and_widget):
+    viewer, start = viewer_and_widget
+    volume, _ = disk_image(shape=(8, 40, 40), centre=(4, 20, 20), radius=8)
+    _, widget = start(volume)
+    assert widget.engine_combo.currentText() == "watershed"  # 3D clicks
+    widget.slices_check.setChecked(True)
+    assert widget.engine_combo.currentText() == "network"  # slices and propagation
+    widget.slices_check.setChecked(False)
+    assert widget.engine_combo.currentText() == "watershed"

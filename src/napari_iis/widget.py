@@ -152,6 +152,7 @@ class SegmentationWidget(QWidget):
         self.scribble_button.clicked.connect(lambda: self.shape_mode("add_path"))
         self.image_combo.currentTextChanged.connect(self._suggest_engine)
         self.channels_check.toggled.connect(self._suggest_engine)
+        self.slices_check.toggled.connect(self._suggest_engine)
         for event in (self.viewer.layers.events.inserted, self.viewer.layers.events.removed):
             event.connect(self._refresh_layer_choices)
         self._refresh_layer_choices()
@@ -174,10 +175,12 @@ class SegmentationWidget(QWidget):
             self._suggest_engine()
 
     def _suggest_engine(self, *_: Any) -> None:
-        """The default engine for the chosen image's dimensionality (measured best there)."""
+        """The default engine for the chosen image's dimensionality, and the 2D default for
+        a volume segmented slice by slice (measured best there: docs/benchmarks.md)."""
         layer = self._layer(self.image_combo.currentText(), Image)
         volume = layer is not None and spatial_ndim(layer, self.channels_check.isChecked()) == 3
-        self.engine_combo.setCurrentText(default_engine(3 if volume else 2))
+        in_3d = volume and not self.slices_check.isChecked()
+        self.engine_combo.setCurrentText(default_engine(3 if in_3d else 2))
 
     def _layer(self, name: str, kind: type) -> Any:
         if name in self.viewer.layers and isinstance(self.viewer.layers[name], kind):
