@@ -143,3 +143,12 @@ def test_a_first_click_on_a_ct_slice_starts_from_a_small_window():
             ious[name].append(iou(truth[plane], session.add_click((plane, *click.position))[plane]))
     # measured: 0.79 / 0.81 / 0.89 / 0.65 against 0.18 / 0.09 / 0.11 / 0.03
     assert np.mean(ious["searched"]) > 0.6 and np.mean(ious["blind"]) < 0.4
+
+
+def test_a_first_click_deep_inside_a_large_uniform_object_is_not_taken_for_a_dot():
+    # a small window inside the object shows no boundary: it is not kept
+    grid = np.indices((5, 384, 384), dtype=np.float32)
+    inside = ((grid[1] - 192) / 90) ** 2 + ((grid[2] - 192) / 90) ** 2 <= 1
+    volume = (0.2 + 0.5 * inside + np.random.default_rng(0).normal(0, 0.05, inside.shape)).astype(np.float32)
+    session = InteractiveSession(volume, engine="network", slice_mode=True)
+    assert iou(inside[2], session.add_click((2, 192, 192))[2]) > 0.9

@@ -14,11 +14,15 @@ from .history import History, ObjectState
 from .image import ChannelAxis, ImageSource
 from .mask import SparseMask
 from .prompts import Box, Click, Prompt, Scribble, prompt_coordinates
-from .propagation import PropagationSettings, PropagationStep, propagation_steps
+from .propagation import PropagationSettings, PropagationStep, contrast, propagation_steps
 
 
-# First windows tried, smallest first, for a first prompt on a slice of a volume.
+# First windows tried, smallest first, for a first prompt on a slice of a volume; one is
+# kept when its mask's mean intensity differs from a ring around it by this much (of the
+# [0, 1] display range).
 SLICE_FIRST_WINDOWS = (48, 96, 192)
+MIN_FIRST_WINDOW_CONTRAST = 0.05
+FIRST_WINDOW_RING = 3
 
 
 class InteractiveSession:
@@ -258,8 +262,7 @@ class InteractiveSession:
         if self._given_crop_policy is not None:
             return self._given_crop_policy
         # An object on a volume's slice (an organ, a cell) is mostly small against the
-        # slice, and 384 px is the whole slice of a coarse scan: a first click there
-        # starts from a 48-px window (docs/benchmarks.md: CT propagation 0.369 -> 0.494).
+        # slice, and 384 px is the whole slice of a coarse scan (docs/benchmarks.md).
         search = SLICE_FIRST_WINDOWS if in_slice else ()
         return CropPolicy(expansion=engine.capabilities.crop_expansion, first_window_search=search)
 
@@ -316,12 +319,22 @@ class InteractiveSession:
         shape = self.shape if plane is None else self.shape[1:]
         for first_policy in policy.first_windows():
             mask = self._predict_window(engine, first_policy, prompts, previous, plane)
-            box = mask.bbox()
-            if box is None or self.last_window is None or not touches_inner_edge(*box, self.last_window, shape):
+            if first_policy.initial_size == policy.initial_size or self._fits_window(mask, shape, plane):
                 break
         if engine.capabilities.zoom_in_first and mask.bbox() is not None:
             mask = self._predict_window(engine, policy, prompts, mask, plane)
         return mask
+
+    def _fits_window(self, mask: SparseMask, shape: tuple[int, ...], plane: int | None) -> bool:
+        """A first mask from a small window is kept when it stays off the window's inner
+        edges and stands out from its surroundings; inside a large uniform object a
+        small window shows no boundary, and the network answers with a dot."""
+        box = mask.bbox()
+        if box is None or self.last_window is None or touches_inner_edge(*box, self.last_window, shape):
+            return False
+        if plane is None:
+            return True
+        return abs(contrast(self, plane, mask.to_dense(), FIRST_WINDOW_RING)) >= MIN_FIRST_WINDOW_CONTRAST
 
     def _predict_window(
         self, engine: Engine, policy: CropPolicy, prompts: tuple[Prompt, ...], previous: SparseMask,
