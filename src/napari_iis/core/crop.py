@@ -30,7 +30,7 @@ class CropPolicy:
     first_window_search: tuple[int, ...] = ()
 
     def first_windows(self) -> tuple[CropPolicy, ...]:
-        """The policies to try, in turn, for a first prompt."""
+        """The policies to try, in turn, for a first prompt; the last is this policy itself."""
         sizes = sorted({s for s in self.first_window_search if s < self.initial_size})
         return tuple(replace(self, initial_size=s, first_window_search=()) for s in sizes) + (self,)
 

@@ -319,7 +319,7 @@ class InteractiveSession:
         shape = self.shape if plane is None else self.shape[1:]
         for first_policy in policy.first_windows():
             mask = self._predict_window(engine, first_policy, prompts, previous, plane)
-            if first_policy.initial_size == policy.initial_size or self._fits_window(mask, shape, plane):
+            if first_policy is policy or self._fits_window(mask, shape, plane):
                 break
         if engine.capabilities.zoom_in_first and mask.bbox() is not None:
             mask = self._predict_window(engine, policy, prompts, mask, plane)
@@ -327,8 +327,9 @@ class InteractiveSession:
 
     def _fits_window(self, mask: SparseMask, shape: tuple[int, ...], plane: int | None) -> bool:
         """A first mask from a small window is kept when it stays off the window's inner
-        edges and stands out from its surroundings; inside a large uniform object a
-        small window shows no boundary, and the network answers with a dot."""
+        edges and, on a volume's slice (where the search runs by default), stands out from
+        a ring around it: inside a large uniform object a small window shows no boundary,
+        and the network answers with a dot."""
         box = mask.bbox()
         if box is None or self.last_window is None or touches_inner_edge(*box, self.last_window, shape):
             return False
