@@ -65,7 +65,7 @@ def _run_evaluate3d(args: argparse.Namespace) -> int:
         args.dataset, _engine_with_weights(args, ndim=2 if args.mode == "propagate" else 3), args.mode,
         max_slice_clicks=args.max_slice_clicks,
         max_clicks=args.max_clicks, min_voxels=args.min_voxels, max_objects=args.max_objects,
-        intensity_window=tuple(args.window) if args.window else None, split_file=args.split,
+        intensity_window=tuple(args.window) if args.window else None, split_file=args.split, start=args.start,
         progress=lambda items: tqdm(items, desc=f"evaluate3d {Path(args.dataset).name}", unit="volume"),
     )
     return _print_report(report, args.json)
@@ -164,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate3d.add_argument("--engine", default=None, choices=available_engines(),
                             help=f"default: {DEFAULT_ENGINE} to propagate, {DEFAULT_VOLUME_ENGINE} for 3D clicks")
     evaluate3d.add_argument("--max-slice-clicks", type=int, default=5, help="propagate: clicks on the largest slice")
+    evaluate3d.add_argument("--start", choices=["clicks", "truth"], default="clicks",
+                            help="propagate: from those clicks, or from the true mask on the largest slice "
+                                 "(propagation alone)")
     evaluate3d.add_argument("--max-clicks", type=int, default=10, help="clicks: 3D clicks per object")
     evaluate3d.add_argument("--min-voxels", type=int, default=100)
     evaluate3d.add_argument("--max-objects", type=int, default=None, help="per volume, in name order")

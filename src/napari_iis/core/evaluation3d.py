@@ -18,6 +18,9 @@ from .metrics import dice, iou
 from .session import InteractiveSession
 
 Mode = Literal["propagate", "clicks"]
+# Where propagation starts: the simulated user's clicks on the largest slice, or the true
+# mask there (propagation alone, apart from the start slice's quality).
+Start = Literal["clicks", "truth"]
 REPORTED_CLICKS_3D = (1, 3, 5, 10)
 LARGE_ORGAN_MM3 = 10_000.0  # 10 cm³
 
@@ -46,6 +49,7 @@ class Report3D:
     engine: str
     mode: str
     objects: list[ObjectResult3D] = field(default_factory=list)
+    start: str = "clicks"
 
     def summary(self) -> dict[str, float | int]:
         if not self.objects:
@@ -75,10 +79,11 @@ class Report3D:
         header = "| " + " | ".join(summary) + " |"
         rule = "|" + "|".join("---" for _ in summary) + "|"
         row = "| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in summary.values()) + " |"
-        return f"{self.dataset}, engine {self.engine}, mode {self.mode}\n{header}\n{rule}\n{row}"
+        mode = self.mode if self.mode == "clicks" else f"{self.mode} from {self.start}"
+        return f"{self.dataset}, engine {self.engine}, mode {mode}\n{header}\n{rule}\n{row}"
 
     def to_json(self, path: Path) -> None:
-        payload = {"dataset": self.dataset, "engine": self.engine, "mode": self.mode,
+        payload = {"dataset": self.dataset, "engine": self.engine, "mode": self.mode, "start": self.start,
                    "summary": self.summary(), "objects": [asdict(o) for o in self.objects]}
         Path(path).write_text(json.dumps(payload, indent=1))
 
@@ -118,9 +123,15 @@ def volume_cases(dataset: Path, min_voxels: int = 100) -> Iterator[VolumeCase]:
             yield VolumeCase(stem, image, objects, spacing)
 
 
-def _propagate_object(session: InteractiveSession, truth: np.ndarray, max_slice_clicks: int) -> tuple[float, int, float, int]:
+def _propagate_object(session: InteractiveSession, truth: np.ndarray, max_slice_clicks: int,
+                      start: Start = "clicks") -> tuple[float, int, float, int]:
     plane = int(np.argmax(truth.sum(axis=(1, 2))))
     session.reset()
+    if start == "truth":
+        start_mask = np.zeros_like(truth)
+        start_mask[plane] = truth[plane]
+        session.set_initial_mask(start_mask)
+        return _propagate_from(session, truth, plane, 0)
     clicked: list[tuple[int, ...]] = []
     clicks = 0
     for clicks in range(1, max_slice_clicks + 1):
@@ -133,6 +144,10 @@ def _propagate_object(session: InteractiveSession, truth: np.ndarray, max_slice_
             break
     if not session.mask[plane].any():  # the simulated user's clicks left nothing to carry on
         return dice(truth, session.mask), clicks, 0.0, 0
+    return _propagate_from(session, truth, plane, clicks)
+
+
+def _propagate_from(session: InteractiveSession, truth: np.ndarray, plane: int, clicks: int) -> tuple[float, int, float, int]:
     started = time.perf_counter()
     result = session.propagate(plane=plane)
     seconds = time.perf_counter() - started
@@ -167,14 +182,16 @@ def evaluate_volumes(
     max_objects: int | None = None,
     intensity_window: tuple[float, float] | None = None,
     split_file: Path | None = None,
+    start: Start = "clicks",
     progress: Callable[[Iterable[Any]], Iterable[Any]] = lambda items: items,
 ) -> Report3D:
     """``intensity_window``: e.g. a CT window in HU; default, each volume's percentiles.
-    ``split_file`` lists the volume names (``<name>_image.*``) to evaluate; default, all."""
+    ``split_file`` lists the volume names (``<name>_image.*``) to evaluate; default, all.
+    ``start`` (propagate): from the simulated clicks on the largest slice, or its true mask."""
     engine = resolve_engine(engine, 2 if mode == "propagate" else 3)
     if mode == "propagate" and 2 not in engine.capabilities.ndims:
         raise ValueError(f"engine {engine.name!r} segments in 3D only: use --mode clicks, or a 2D engine to propagate")
-    report = Report3D(Path(dataset).name, engine.name, mode)
+    report = Report3D(Path(dataset).name, engine.name, mode, start=start)
     cases = list(volume_cases(dataset, min_voxels))
     if split_file is not None:
         names = read_names(split_file)
@@ -192,7 +209,7 @@ def evaluate_volumes(
             truth = case.objects[name]
             volume = float(truth.sum() * np.prod(case.spacing))
             if mode == "propagate":
-                score, clicks, seconds, slices = _propagate_object(session, truth, max_slice_clicks)
+                score, clicks, seconds, slices = _propagate_object(session, truth, max_slice_clicks, start)
                 report.objects.append(ObjectResult3D(name, volume, [score], clicks, seconds, slices))
             else:
                 scores, seconds = _click_object(session, truth, max_clicks)
