@@ -81,3 +81,5 @@ def test_propagation_from_the_true_start_slice(data_dir, tmp_path):
     assert main(["evaluate3d", str(dataset), "--start", "truth", "--max-objects", "1", "--engine", "watershed",
                  "--json", str(out)]) == 0
     assert json.loads(out.read_text())["start"] == "truth"
+    with pytest.raises(ValueError, match="for --mode propagate"):
+        evaluate_volumes(dataset, "watershed", "clicks", start="truth")

@@ -49,7 +49,7 @@ class Report3D:
     engine: str
     mode: str
     objects: list[ObjectResult3D] = field(default_factory=list)
-    start: str = "clicks"
+    start: Start = "clicks"
 
     def summary(self) -> dict[str, float | int]:
         if not self.objects:
@@ -191,6 +191,8 @@ def evaluate_volumes(
     engine = resolve_engine(engine, 2 if mode == "propagate" else 3)
     if mode == "propagate" and 2 not in engine.capabilities.ndims:
         raise ValueError(f"engine {engine.name!r} segments in 3D only: use --mode clicks, or a 2D engine to propagate")
+    if mode == "clicks" and start != "clicks":
+        raise ValueError(f"a start of {start!r} is for --mode propagate; 3D clicks start from an empty mask")
     report = Report3D(Path(dataset).name, engine.name, mode, start=start)
     cases = list(volume_cases(dataset, min_voxels))
     if split_file is not None:
