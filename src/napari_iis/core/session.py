@@ -309,6 +309,10 @@ class InteractiveSession:
     def _plane_slices(self, plane: int) -> tuple[slice, ...]:
         return (slice(plane, plane + 1),) + tuple(slice(0, n) for n in self.shape[1:])
 
+    def _extent(self, plane: int | None) -> tuple[int, ...]:
+        """The shape of what is segmented: the image, or (``plane``) one slice of the volume."""
+        return self.shape if plane is None else self.shape[1:]
+
     def _run_engine(self, prompts: tuple[Prompt, ...], previous: SparseMask, plane: int | None) -> SparseMask:
         """Crop, predict and paste back, in the volume or (``plane``) in one of its slices;
         a first prediction is redone in its own mask's window where the engine asks for it."""
@@ -316,22 +320,21 @@ class InteractiveSession:
         policy = self._crop_policy_for(engine, in_slice=plane is not None)
         if previous.bbox() is not None:
             return self._predict_window(engine, policy, prompts, previous, plane)
-        shape = self.shape if plane is None else self.shape[1:]
         for first_policy in policy.first_windows():
             mask = self._predict_window(engine, first_policy, prompts, previous, plane)
-            if first_policy is policy or self._fits_window(mask, shape, plane):
+            if first_policy is policy or self._fits_window(mask, plane):
                 break
         if engine.capabilities.zoom_in_first and mask.bbox() is not None:
             mask = self._predict_window(engine, policy, prompts, mask, plane)
         return mask
 
-    def _fits_window(self, mask: SparseMask, shape: tuple[int, ...], plane: int | None) -> bool:
+    def _fits_window(self, mask: SparseMask, plane: int | None) -> bool:
         """A first mask from a small window is kept when it stays off the window's inner
         edges and, on a volume's slice (where the search runs by default), stands out from
         a ring around it: inside a large uniform object a small window shows no boundary,
         and the network answers with a dot."""
         box = mask.bbox()
-        if box is None or self.last_window is None or touches_inner_edge(*box, self.last_window, shape):
+        if box is None or self.last_window is None or touches_inner_edge(*box, self.last_window, self._extent(plane)):
             return False
         if plane is None:
             return True
@@ -342,7 +345,7 @@ class InteractiveSession:
         plane: int | None,
     ) -> SparseMask:
         ndim = self.ndim if plane is None else 2
-        shape = self.shape if plane is None else self.shape[1:]
+        shape = self._extent(plane)
         spacing = self.spacing if plane is None else self.spacing[1:]
         window = plan_window(
             prompt_coordinates(prompts, ndim),
