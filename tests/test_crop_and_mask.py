@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from napari_iis.core.crop import CropPolicy, paste_logits, plan_window, resample
 from napari_iis.core.mask import SparseMask
@@ -33,12 +34,27 @@ def test_small_objects_get_the_minimum_window():
 def test_a_magnifying_engine_sees_a_small_window_at_its_input_size():
     bbox = (np.array([50, 50]), np.array([53, 53]))
     window = plan_window(np.array([[51.0, 51.0]]), bbox, (500, 500), (1.0, 1.0), 256, CropPolicy(min_size=48),
-                         magnify=True)
+                         min_input_size=256)
     assert window.shape == (48, 48) and window.target_shape == (256, 256)
     assert window.working_spacing == 48 / 256
     # a window larger than the input is shrunk as without magnification
-    large = plan_window(np.array([[250.0, 250.0]]), None, (500, 500), (1.0, 1.0), 256, magnify=True)
+    large = plan_window(np.array([[250.0, 250.0]]), None, (500, 500), (1.0, 1.0), 256, min_input_size=256)
     assert large.target_shape == (256, 256) and large.working_spacing == 384 / 256
+
+
+def test_a_3d_window_smaller_than_the_training_scale_is_magnified_to_it_only():
+    """The 3D network trained on 48³ crops of 1.2-2.2 × the object: a nucleus 11 voxels
+    across comes in a window of 1.8 × it, magnified to 48 samples; larger windows keep
+    their own resolution up to the 64³ input."""
+    policy = CropPolicy(expansion=1.8, min_size=16)
+    spacing = (2.0, 1.0, 1.0)
+    nucleus = (np.array([20, 40, 40]), np.array([24, 50, 50]))  # 10 × 11 × 11 µm
+    window = plan_window(np.array([[22.0, 45.0, 45.0]]), nucleus, (60, 120, 120), spacing, 64, policy, 48)
+    assert window.shape == (10, 20, 20) and window.target_shape == (48, 48, 48)  # isotropic, 20 µm a side
+    assert window.working_spacing == pytest.approx(20 / 48)
+    cell = (np.array([10, 20, 20]), np.array([25, 50, 50]))  # 32 × 31 × 31 µm: a 58 µm window
+    window = plan_window(np.array([[17.0, 35.0, 35.0]]), cell, (60, 120, 120), spacing, 64, policy, 48)
+    assert window.shape == (29, 58, 58) and window.target_shape == (58, 58, 58) and window.working_spacing == 1.0
 
 
 def test_window_is_shifted_inside_the_image_not_clipped():

@@ -83,3 +83,20 @@ def test_propagation_from_the_true_start_slice(data_dir, tmp_path):
     assert json.loads(out.read_text())["start"] == "truth"
     with pytest.raises(ValueError, match="for --mode propagate"):
         evaluate_volumes(dataset, "watershed", "clicks", start="truth")
+
+
+def test_3d_clicks_reports_plot_as_dice_curves(ball_dataset, tmp_path):
+    from napari_iis.core.plots import miou_curve
+
+    clicks, propagation = tmp_path / "clicks.json", tmp_path / "propagation.json"
+    report = evaluate_volumes(ball_dataset, "watershed", "clicks", max_clicks=12)
+    report.to_json(clicks)
+    payload = json.loads(clicks.read_text())
+    assert payload["max_clicks"] == 12 and report.summary()["NoC@90"] <= 12
+    curve = miou_curve(payload)
+    assert curve.shape == (12,) and curve[0] == pytest.approx(report.summary()["Dice@1"])
+    out = tmp_path / "dice.png"
+    assert main(["plot", str(clicks), "--out", str(out)]) == 0 and out.read_bytes()[:4] == b"\x89PNG"
+
+    evaluate_volumes(ball_dataset, "watershed", "propagate").to_json(propagation)
+    assert main(["plot", str(propagation), "--out", str(out)]) == 2  # one Dice per object: no curve

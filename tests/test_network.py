@@ -119,3 +119,23 @@ def test_redoing_the_first_click_in_its_mask_window_helps_on_held_out_nuclei(dat
     # measured: 0.808 against 0.765, better on 18 of the 24
     assert np.mean(ious["zoomed"]) > np.mean(ious["blind"]) + 0.02
     assert np.mean(ious["zoomed"]) > 0.75
+
+
+def test_small_3d_windows_are_magnified_to_the_3d_training_scale(data_dir):
+    """A nucleus ~11 voxels across came in a 48-voxel window at a quarter of the crop, a
+    scale the 3D network never trained at; magnified to its 48³ training crops it is segmented better."""
+    from dataclasses import replace
+
+    from conftest import REPO_ROOT
+    from napari_iis.core.evaluation3d import evaluate_volumes
+
+    magnified = create_engine("network3d")
+    assert magnified.capabilities.min_input_size(3) == 48
+    native = create_engine("network3d")
+    native.capabilities = replace(native.capabilities, min_window=48, magnify_3d_to=0)
+    kwargs = dict(mode="clicks", max_clicks=5, max_objects=8, split_file=REPO_ROOT / "splits" / "val_3d.txt")
+    dataset = data_dir / "3d" / "synthetic_nuclei"  # held out from 3D training
+    scores = {name: evaluate_volumes(dataset, engine, **kwargs).summary()["Dice@5"]
+              for name, engine in (("magnified", magnified), ("native", native))}
+    # measured on these 8 nuclei: 0.839 against 0.790, better on 7
+    assert scores["magnified"] > scores["native"] + 0.02 and scores["magnified"] > 0.8

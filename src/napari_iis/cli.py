@@ -179,8 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
                             help="a network engine's weights instead of the packaged ones (2D ones to propagate)")
     evaluate3d.set_defaults(run=_run_evaluate3d)
 
-    plot = commands.add_parser("plot", help="mIoU-versus-clicks curves of evaluation reports (needs matplotlib)")
-    plot.add_argument("reports", type=Path, nargs="+", help="JSON files written by evaluate --json")
+    plot = commands.add_parser("plot", help="mIoU (2D) or 3D Dice versus clicks, from evaluation reports (needs matplotlib)")
+    plot.add_argument("reports", type=Path, nargs="+", help="JSON files written by evaluate --json or evaluate3d --mode clicks --json")
     plot.add_argument("--out", type=Path, default=Path("miou_curves.png"))
     plot.add_argument("--title", default=None)
     plot.set_defaults(run=_run_plot)

@@ -3,7 +3,8 @@
 The window covers the prompts and the previous mask, expanded by a ratio and never
 smaller than a minimum physical size; it is cubic in physical units where the image
 allows, and is resampled to at most ``input_size`` samples along its longest side, at
-one isotropic working spacing (never finer than the image's, unless ``magnify``).
+one isotropic working spacing (never finer than the image's, unless the window has fewer
+than ``min_input_size`` samples: then it is magnified to that many).
 """
 
 from __future__ import annotations
@@ -76,10 +77,11 @@ def plan_window(
     spacing: tuple[float, ...],
     input_size: int,
     policy: CropPolicy = CropPolicy(),
-    magnify: bool = False,
+    min_input_size: int = 0,
 ) -> CropWindow:
     """Choose the window for prompts at ``points`` (N, ndim) and a mask with ``mask_bbox``;
-    ``magnify``: a window smaller than ``input_size`` is upsampled to it."""
+    a window with fewer than ``min_input_size`` samples along its longest side is
+    upsampled to that many (``input_size``: every window is resampled to it)."""
     shape = np.asarray(image_shape)
     spacing_arr = np.asarray(spacing, float)
     corners = [np.asarray(points, float)]
@@ -99,9 +101,9 @@ def plan_window(
     start = np.clip(start, 0, shape - size)
     stop = start + size
     physical = size * spacing_arr
-    working_spacing = float(physical.max()) / input_size
-    if not magnify:
-        working_spacing = max(working_spacing, finest)
+    working_spacing = max(float(physical.max()) / input_size, finest)
+    if min_input_size:
+        working_spacing = min(working_spacing, float(physical.max()) / min_input_size)
     target = np.maximum(np.round(physical / working_spacing).astype(int), 1)
     return CropWindow(tuple(int(v) for v in start), tuple(int(v) for v in stop),
                       tuple(int(v) for v in target), working_spacing)

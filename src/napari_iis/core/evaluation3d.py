@@ -50,6 +50,7 @@ class Report3D:
     mode: str
     objects: list[ObjectResult3D] = field(default_factory=list)
     start: Start = "clicks"
+    max_clicks: int = 10  # clicks: 3D clicks per object
 
     def summary(self) -> dict[str, float | int]:
         if not self.objects:
@@ -65,11 +66,13 @@ class Report3D:
             slices, seconds = sum(o.slices for o in self.objects), sum(o.seconds for o in self.objects)
             out["slices/s"] = slices / seconds if seconds else float("nan")
         else:
-            curves = np.asarray([o.dice + [o.dice[-1]] * (10 - len(o.dice)) for o in self.objects])
+            n = self.max_clicks
+            curves = np.asarray([o.dice + [o.dice[-1]] * (n - len(o.dice)) for o in self.objects])
             for k in REPORTED_CLICKS_3D:
-                out[f"Dice@{k}"] = float(curves[:, k - 1].mean())
+                if k <= n:
+                    out[f"Dice@{k}"] = float(curves[:, k - 1].mean())
             for threshold in (0.85, 0.90):
-                reached = [int(np.argmax(c >= threshold)) + 1 if (c >= threshold).any() else 10 for c in curves]
+                reached = [int(np.argmax(c >= threshold)) + 1 if (c >= threshold).any() else n for c in curves]
                 out[f"NoC@{round(threshold * 100)}"] = float(np.mean(reached))
             out["s/click"] = sum(o.seconds for o in self.objects) / max(1, sum(len(o.dice) for o in self.objects))
         return out
@@ -84,7 +87,7 @@ class Report3D:
 
     def to_json(self, path: Path) -> None:
         payload = {"dataset": self.dataset, "engine": self.engine, "mode": self.mode, "start": self.start,
-                   "summary": self.summary(), "objects": [asdict(o) for o in self.objects]}
+                   "max_clicks": self.max_clicks, "summary": self.summary(), "objects": [asdict(o) for o in self.objects]}
         Path(path).write_text(json.dumps(payload, indent=1))
 
 
@@ -193,7 +196,7 @@ def evaluate_volumes(
         raise ValueError(f"engine {engine.name!r} segments in 3D only: use --mode clicks, or a 2D engine to propagate")
     if mode == "clicks" and start != "clicks":
         raise ValueError(f"a start of {start!r} is for --mode propagate; 3D clicks start from an empty mask")
-    report = Report3D(Path(dataset).name, engine.name, mode, start=start)
+    report = Report3D(Path(dataset).name, engine.name, mode, start=start, max_clicks=max_clicks)
     cases = list(volume_cases(dataset, min_voxels))
     if split_file is not None:
         names = read_names(split_file)

@@ -1,4 +1,5 @@
-"""mIoU-versus-clicks curves from evaluation reports (matplotlib, optional)."""
+"""Score-versus-clicks curves from evaluation reports (matplotlib, optional): mean IoU
+of ``napari-iis evaluate``, mean 3D Dice of ``napari-iis evaluate3d --mode clicks``."""
 
 from __future__ import annotations
 
@@ -8,16 +9,33 @@ from pathlib import Path
 
 import numpy as np
 
+# The dashed line and the NoC in the legend: the project's targets (IoU 0.90 in 2D, Dice 0.85 in 3D).
+TARGETS = {"IoU": 90, "Dice": 85}
+
+
+def score_name(report: dict) -> str:
+    """"IoU" (2D report) or "Dice" (3D clicks report); a propagation report has no curve."""
+    if report.get("mode") == "propagate":
+        raise ValueError(
+            f"{report['dataset']} is a propagation report (one Dice per object, no clicks to plot against): "
+            "plot a report of `napari-iis evaluate3d --mode clicks` or `napari-iis evaluate`"
+        )
+    return "Dice" if report.get("mode") == "clicks" else "IoU"
+
 
 def miou_curve(report: dict) -> np.ndarray:
-    """Mean IoU after each click 1..max_clicks (short curves carry their last value)."""
-    max_clicks = int(report["max_clicks"])
-    curves = [o["ious"] + [o["ious"][-1]] * (max_clicks - len(o["ious"])) for o in report["objects"] if o["ious"]]
+    """Mean IoU (2D) or 3D Dice (3D clicks) after each click 1..max_clicks (short curves
+    carry their last value)."""
+    key = "ious" if score_name(report) == "IoU" else "dice"
+    scores = [o[key] for o in report["objects"] if o[key]]
+    max_clicks = int(report.get("max_clicks") or max(len(s) for s in scores))
+    curves = [s + [s[-1]] * (max_clicks - len(s)) for s in scores]
     return np.asarray(curves, dtype=float).mean(axis=0)
 
 
 def plot_reports(paths: Sequence[Path], out: Path, title: str | None = None) -> Path:
-    """Draw one mIoU curve per JSON report written by ``napari-iis evaluate --json``."""
+    """Draw one curve per JSON report written by ``napari-iis evaluate --json`` (mean IoU)
+    or ``napari-iis evaluate3d --mode clicks --json`` (mean 3D Dice); not both kinds at once."""
     try:
         import matplotlib
 
@@ -25,17 +43,22 @@ def plot_reports(paths: Sequence[Path], out: Path, title: str | None = None) -> 
         import matplotlib.pyplot as plt
     except ImportError:
         raise ValueError("plotting needs matplotlib: pip install matplotlib") from None
+    reports = [json.loads(Path(path).read_text()) for path in paths]
+    scores = {score_name(report) for report in reports}
+    if len(scores) > 1:
+        raise ValueError("2D reports (IoU) and 3D clicks reports (Dice) go in separate plots: plot each kind on its own")
+    score = scores.pop()
+    target = TARGETS[score]
     figure, axes = plt.subplots(figsize=(6, 4), dpi=120)
-    for path in paths:
-        report = json.loads(Path(path).read_text())
+    for report in reports:
         curve = miou_curve(report)
-        noc90 = report["summary"]["NoC@90"]
+        noc = report["summary"][f"NoC@{target}"]
         axes.plot(np.arange(1, len(curve) + 1), curve, marker="o", markersize=3,
-                  label=f"{report['dataset']} · {report['engine']} (NoC@90 {noc90:.2f}, n={report['summary']['objects']})")
-    axes.axhline(0.9, color="grey", linewidth=0.8, linestyle="--")
+                  label=f"{report['dataset']} · {report['engine']} (NoC@{target} {noc:.2f}, n={report['summary']['objects']})")
+    axes.axhline(target / 100, color="grey", linewidth=0.8, linestyle="--")
     axes.set_xlabel("clicks")
     axes.xaxis.get_major_locator().set_params(integer=True)
-    axes.set_ylabel("mean IoU")
+    axes.set_ylabel(f"mean {score}")
     axes.set_ylim(0, 1)
     axes.grid(alpha=0.3)
     axes.legend(fontsize=7, loc="lower right")

@@ -264,7 +264,8 @@ class InteractiveSession:
         # An object on a volume's slice (an organ, a cell) is mostly small against the
         # slice, and 384 px is the whole slice of a coarse scan (docs/benchmarks.md).
         search = SLICE_FIRST_WINDOWS if in_slice else ()
-        return CropPolicy(expansion=engine.capabilities.crop_expansion, first_window_search=search)
+        return CropPolicy(expansion=engine.capabilities.crop_expansion, min_size=engine.capabilities.min_window,
+                          first_window_search=search)
 
     @property
     def slice_engine(self) -> Engine:
@@ -354,7 +355,7 @@ class InteractiveSession:
             spacing,
             engine.capabilities.input_size(ndim),
             policy,
-            magnify=engine.capabilities.magnifies(ndim),
+            min_input_size=engine.capabilities.min_input_size(ndim),
         )
         strided = window.strided_slices
         if plane is None:

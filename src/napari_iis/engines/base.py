@@ -24,6 +24,11 @@ class EngineCapabilities:
     # A 2D window smaller than the input is magnified to it (the zoom-in the network is
     # trained with); otherwise a window is never sampled finer than the image.
     magnify_2d: bool = False
+    # The smallest side of a window around a mask, in samples of the finest axis.
+    min_window: int = 48
+    # A 3D window with fewer samples along its longest side is magnified to this many
+    # (0: never): objects reach the network at the scale it trained at.
+    magnify_3d_to: int = 0
     # After the first prompt of an object, predict once more in the window of the mask it
     # gave (with that mask as the previous mask): the first window is sized blind.
     zoom_in_first: bool = False
@@ -31,8 +36,11 @@ class EngineCapabilities:
     def input_size(self, ndim: int) -> int:
         return self.input_size_2d if ndim == 2 else self.input_size_3d
 
-    def magnifies(self, ndim: int) -> bool:
-        return self.magnify_2d and ndim == 2
+    def min_input_size(self, ndim: int) -> int:
+        """Windows with fewer samples along their longest side are magnified to this many."""
+        if ndim == 2:
+            return self.input_size_2d if self.magnify_2d else 0
+        return self.magnify_3d_to
 
 
 @dataclass(frozen=True)

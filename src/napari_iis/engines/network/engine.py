@@ -132,8 +132,10 @@ class NetworkEngine3D(_TorchEngine):
     spacing): a click on any slice updates the whole object. Gray input: channels are averaged."""
 
     name = "network3d"
-    # inside the 1.2-2.2 × the object it trained on; 1.4 lost Dice at 3-5 clicks on CT (docs/benchmarks.md)
-    capabilities = EngineCapabilities(ndims=frozenset({3}), input_size_3d=64, crop_expansion=1.8)
+    # inside the 1.2-2.2 × the object it trained on (1.4 lost Dice at 3-5 clicks on CT), and
+    # magnified to its 48³ training crops where smaller (docs/benchmarks.md)
+    capabilities = EngineCapabilities(ndims=frozenset({3}), input_size_3d=64, crop_expansion=1.8,
+                                      min_window=16, magnify_3d_to=48)
 
     def __init__(self, weights: Path | None = None, threads: int | None = None) -> None:
         super().__init__(weights or packaged_weights(WEIGHTS_3D), threads)
