@@ -11,6 +11,7 @@ import numpy as np
 
 # The dashed line and the NoC in the legend: the project's targets (IoU 0.90 in 2D, Dice 0.85 in 3D).
 TARGETS = {"IoU": 90, "Dice": 85}
+LINE_STYLES = ("-", "--", ":", "-.")
 
 
 def score_name(report: dict) -> str:
@@ -49,11 +50,16 @@ def plot_reports(paths: Sequence[Path], out: Path, title: str | None = None) -> 
         raise ValueError("2D reports (IoU) and 3D clicks reports (Dice) go in separate plots: plot each kind on its own")
     score = scores.pop()
     target = TARGETS[score]
+    # One colour per data set, one line style per engine: an engine's curves read across sets.
+    datasets = list(dict.fromkeys(report["dataset"] for report in reports))
+    engines = list(dict.fromkeys(report["engine"] for report in reports))
     figure, axes = plt.subplots(figsize=(6, 4), dpi=120)
     for report in reports:
         curve = miou_curve(report)
         noc = report["summary"][f"NoC@{target}"]
         axes.plot(np.arange(1, len(curve) + 1), curve, marker="o", markersize=3,
+                  color=f"C{datasets.index(report['dataset']) % 10}",
+                  linestyle=LINE_STYLES[engines.index(report["engine"]) % len(LINE_STYLES)],
                   label=f"{report['dataset']} · {report['engine']} (NoC@{target} {noc:.2f}, n={report['summary']['objects']})")
     axes.axhline(target / 100, color="grey", linewidth=0.8, linestyle="--")
     axes.set_xlabel("clicks")
