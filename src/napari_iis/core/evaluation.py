@@ -73,8 +73,14 @@ class EvaluationReport:
         return f"{self.dataset}, engine {self.engine}, {self.max_clicks} clicks\n{header}\n{rule}\n{row}"
 
 
+def padded_curves(curves: Sequence[Sequence[float]], max_clicks: int) -> np.ndarray:
+    """(objects, max_clicks): each object's score after every click, a curve that stopped
+    early (its object done) carrying its last value."""
+    return np.asarray([list(c) + [c[-1]] * (max_clicks - len(c)) for c in curves], dtype=float)
+
+
 def clicks_to_reach(ious: Sequence[float], threshold: float, max_clicks: int) -> int:
-    """The first click (1-based) with IoU >= threshold, else ``max_clicks``."""
+    """The first click (1-based) whose score (IoU, or 3D Dice) is >= threshold, else ``max_clicks``."""
     for index, value in enumerate(ious[:max_clicks]):
         if value >= threshold:
             return index + 1
@@ -87,7 +93,7 @@ def summarise(
     """The protocol's figures over objects, each with its IoU after every click."""
     if not ious:
         raise ValueError("no objects were evaluated")
-    padded = np.asarray([list(v) + [v[-1]] * (max_clicks - len(v)) for v in ious], dtype=float)
+    padded = padded_curves(ious, max_clicks)
     summary: dict[str, float | int] = {"objects": len(ious)}
     for threshold in IOU_THRESHOLDS:
         noc = [clicks_to_reach(v, threshold, max_clicks) for v in padded]

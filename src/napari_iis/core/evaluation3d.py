@@ -14,6 +14,7 @@ import numpy as np
 from ..engines import Engine, resolve_engine
 from .clicker import next_click
 from .datasets import read_names
+from .evaluation import clicks_to_reach, padded_curves
 from .metrics import dice, iou
 from .session import InteractiveSession
 
@@ -67,13 +68,12 @@ class Report3D:
             out["slices/s"] = slices / seconds if seconds else float("nan")
         else:
             n = self.max_clicks
-            curves = np.asarray([o.dice + [o.dice[-1]] * (n - len(o.dice)) for o in self.objects])
+            curves = padded_curves([o.dice for o in self.objects], n)
             for k in REPORTED_CLICKS_3D:
                 if k <= n:
                     out[f"Dice@{k}"] = float(curves[:, k - 1].mean())
             for threshold in (0.85, 0.90):
-                reached = [int(np.argmax(c >= threshold)) + 1 if (c >= threshold).any() else n for c in curves]
-                out[f"NoC@{round(threshold * 100)}"] = float(np.mean(reached))
+                out[f"NoC@{round(threshold * 100)}"] = float(np.mean([clicks_to_reach(c, threshold, n) for c in curves]))
             out["s/click"] = sum(o.seconds for o in self.objects) / max(1, sum(len(o.dice) for o in self.objects))
         return out
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .evaluation import padded_curves
+
 # The dashed line and the NoC in the legend: the project's targets (IoU 0.90 in 2D, Dice 0.85 in 3D).
 TARGETS = {"IoU": 90, "Dice": 85}
 LINE_STYLES = ("-", "--", ":", "-.")
@@ -30,8 +32,7 @@ def miou_curve(report: dict) -> np.ndarray:
     key = "ious" if score_name(report) == "IoU" else "dice"
     scores = [o[key] for o in report["objects"] if o[key]]
     max_clicks = int(report.get("max_clicks") or max(len(s) for s in scores))
-    curves = [s + [s[-1]] * (max_clicks - len(s)) for s in scores]
-    return np.asarray(curves, dtype=float).mean(axis=0)
+    return padded_curves(scores, max_clicks).mean(axis=0)
 
 
 def plot_reports(paths: Sequence[Path], out: Path, title: str | None = None) -> Path:
