@@ -90,3 +90,101 @@ def test_dicom_reader_hook(data_dir, tmp_path):
     assert kind == "image" and data.shape == (20, 512, 512)
     assert meta["scale"] == pytest.approx((2.0, 0.9765625, 0.9765625))
     assert get_dicom_reader(str(tmp_path)) is None
+
+
+def test_tiff_stack_round_trips_its_calibration(tmp_path):
+    from napari_iis.io.tiff import read_tiff, write_tiff
+
+    labels = np.zeros((6, 20, 30), np.uint16)
+    labels[2:4, 5:9, 10:20] = 300
+    out = write_tiff(tmp_path / "cells_labels.tif", labels, spacing=(2.0, 0.25, 0.5))
+    stack = read_tiff(out)
+    assert stack.axes == "ZYX" and np.array_equal(stack.data, labels)
+    assert stack.spacing == pytest.approx((2.0, 0.25, 0.5)) and stack.unit == "µm"
+
+
+def test_ome_tiff_spacing_is_converted_to_micrometres(tmp_path):
+    import tifffile
+
+    from napari_iis.io.tiff import read_tiff
+
+    path = tmp_path / "stack.ome.tif"
+    tifffile.imwrite(path, np.zeros((1, 4, 16, 16), np.uint8), ome=True, metadata={
+        "axes": "CZYX", "PhysicalSizeX": 150.0, "PhysicalSizeXUnit": "nm", "PhysicalSizeY": 150.0,
+        "PhysicalSizeYUnit": "nm", "PhysicalSizeZ": 1.0})  # Z in the default unit, µm
+    stack = read_tiff(path)
+    assert stack.axes == "ZYX" and stack.data.shape == (4, 16, 16)  # the size-1 channel axis is dropped
+    assert stack.spacing == pytest.approx((1.0, 0.15, 0.15))
+
+
+def test_uncalibrated_tiff_has_unit_spacing_and_channels_are_refused(tmp_path):
+    import tifffile
+
+    from napari_iis.io.tiff import read_tiff
+
+    tifffile.imwrite(tmp_path / "plain.tif", np.zeros((4, 8, 8), np.uint8), photometric="minisblack")
+    plain = read_tiff(tmp_path / "plain.tif")
+    assert plain.axes == "ZYX" and plain.spacing == (1.0, 1.0, 1.0) and plain.unit is None
+    tifffile.imwrite(tmp_path / "two_channels.tif", np.zeros((4, 2, 8, 8), np.uint8), imagej=True,
+                     metadata={"axes": "ZCYX"})
+    with pytest.raises(ValueError, match="split channels"):
+        read_tiff(tmp_path / "two_channels.tif")
+
+
+def test_evaluate3d_reads_a_tiff_stack_with_its_spacing(data_dir, tmp_path):
+    from napari_iis.core.evaluation3d import volume_cases
+    from napari_iis.io.tiff import read_tiff, write_tiff
+
+    source = data_dir / "3d/synthetic_nuclei"
+    image = read_tiff(source / "stardist_synth_image.tif").data
+    labels = read_tiff(source / "stardist_synth_labels.tif").data
+    write_tiff(tmp_path / "nuclei_image.tif", image, spacing=(1.5, 0.5, 0.5))
+    write_tiff(tmp_path / "nuclei_labels.tif", labels, spacing=(1.5, 0.5, 0.5))
+    (case,) = volume_cases(tmp_path)
+    assert case.spacing == pytest.approx((1.5, 0.5, 0.5))
+    assert np.array_equal(case.image, image) and len(case.objects) == len(np.unique(labels[labels > 0]))
+
+
+def test_the_plugin_claims_only_the_files_it_reads(tmp_path, data_dir):
+    """A reader pattern of "*" made napari ask which plugin should open every PNG."""
+    from npe2 import PluginManager
+
+    manager = PluginManager()
+    manager.discover()
+
+    def claims(path):
+        return "napari-iis" in {r.plugin_name for r in manager.iter_compatible_readers([str(path)])}
+
+    assert not claims(tmp_path / "photo.png") and not claims(tmp_path / "notes.txt")
+    assert claims(tmp_path / "ct.nii.gz") and claims(tmp_path / "stack.tif") and claims(tmp_path / "slice.dcm")
+    assert claims(data_dir / "3d/ct_abdomen/dicom_series")
+
+
+def test_one_dcm_file_opens_its_whole_series(data_dir, tmp_path):
+    from napari_iis.napari_glue.io_hooks import get_dicom_reader
+
+    series = tmp_path / "series"
+    series.mkdir()
+    for index, source in enumerate(sorted((data_dir / "3d/ct_abdomen/dicom_series").iterdir())):
+        (series / f"slice{index:03d}.dcm").symlink_to(source)
+    (data, meta, kind), = get_dicom_reader(str(series / "slice007.dcm"))(str(series / "slice007.dcm"))
+    assert data.shape == (20, 512, 512) and meta["scale"] == pytest.approx((2.0, 0.9765625, 0.9765625))
+
+
+def test_napari_opens_a_calibrated_stack_and_its_labels(make_napari_viewer, tmp_path):
+    from napari_iis.io.tiff import write_tiff
+
+    volume = np.random.default_rng(0).integers(0, 255, (5, 24, 32)).astype(np.uint8)
+    write_tiff(tmp_path / "cells.tif", volume, spacing=(0.8, 0.2, 0.2))
+    write_tiff(tmp_path / "cells_labels.tif", (volume > 128).astype(np.uint8), spacing=(0.8, 0.2, 0.2))
+    viewer = make_napari_viewer()
+    (image,) = viewer.open(str(tmp_path / "cells.tif"), plugin="napari-iis")
+    (labels,) = viewer.open(str(tmp_path / "cells_labels.tif"), plugin="napari-iis")
+    assert image.__class__.__name__ == "Image" and labels.__class__.__name__ == "Labels"
+    assert tuple(image.scale) == pytest.approx((0.8, 0.2, 0.2)) and np.array_equal(image.data, volume)
+    assert tuple(labels.scale) == tuple(image.scale)
+    out = tmp_path / "cells_labels.nii.gz"
+    labels.save(str(out), plugin="napari-iis")  # microscopy labels keep their spacing, in microns
+    saved = nib.load(str(out))
+    assert saved.header.get_xyzt_units()[0] == "micron"
+    assert saved.header.get_zooms() == pytest.approx((0.2, 0.2, 0.8))

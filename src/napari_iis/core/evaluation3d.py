@@ -97,9 +97,12 @@ def _read_volume(path: Path) -> tuple[np.ndarray, tuple[float, float, float]]:
     if is_nifti(path):
         volume = read_nifti(path)
         return np.asarray(volume.data), volume.spacing
-    import tifffile
+    from ..io.tiff import read_tiff
 
-    return np.asarray(tifffile.imread(path)), (1.0, 1.0, 1.0)
+    stack = read_tiff(path)
+    if stack.axes != "ZYX":
+        raise ValueError(f"{path} is not a gray z-stack (axes {stack.axes}); evaluate3d reads (z, y, x) volumes")
+    return stack.data, stack.spacing
 
 
 def volume_cases(dataset: Path, min_voxels: int = 100) -> Iterator[VolumeCase]:

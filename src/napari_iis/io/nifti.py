@@ -53,8 +53,9 @@ def read_nifti(path: str | Path) -> Volume:
 
 
 def write_nifti(path: str | Path, data: np.ndarray, affine: np.ndarray | None = None,
-                spacing: tuple[float, ...] | None = None) -> Path:
-    """Write a (z, y, x) volume; ``affine`` (from the image) or else ``spacing`` sets the grid."""
+                spacing: tuple[float, ...] | None = None, unit: str = "mm") -> Path:
+    """Write a (z, y, x) volume; ``affine`` (from the image) or else ``spacing`` (in
+    ``unit``: "mm" or, for microscopy, "micron") sets the grid."""
     import nibabel as nib
 
     if data.ndim != 3:
@@ -66,6 +67,6 @@ def write_nifti(path: str | Path, data: np.ndarray, affine: np.ndarray | None = 
     if array.dtype.kind in "iub" and array.max(initial=0) <= np.iinfo(np.uint16).max:
         array = array.astype(np.uint16 if array.max(initial=0) > 255 else np.uint8)
     image = nib.Nifti1Image(np.ascontiguousarray(array), np.asarray(affine, float))
-    image.header.set_xyzt_units("mm")
+    image.header.set_xyzt_units(unit)
     nib.save(image, str(path))
     return Path(path)

@@ -1,4 +1,4 @@
-"""npe2 reader and writer contributions for NIfTI."""
+"""npe2 reader and writer contributions: NIfTI, DICOM series, calibrated TIFF stacks."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import numpy as np
 
 from ..io.dicom import dicom_files, read_dicom_series
 from ..io.nifti import Volume, ct_window, is_nifti, read_nifti, write_nifti
+from ..io.tiff import SUPPORTED_AXES, is_tiff, read_tiff
 
 AFFINE_KEY = "nifti_affine"
 
@@ -21,21 +22,56 @@ def get_reader(path: str | list[str]) -> Callable[[str], list[tuple[Any, dict, s
 
 
 def get_dicom_reader(path: str | list[str]) -> Callable[[str], list[tuple[Any, dict, str]]] | None:
-    if isinstance(path, list) or not dicom_files(path):
+    """A folder of DICOM files, or one of its files (``*.dcm``): the whole series."""
+    if isinstance(path, list):
         return None
-    return read_dicom_layers
+    folder = Path(path) if Path(path).is_dir() else Path(path).parent
+    return read_dicom_layers if dicom_files(folder) else None
 
 
 def read_dicom_layers(path: str) -> list[tuple[Any, dict, str]]:
-    return _layers(read_dicom_series(path), path, Path(path).name, labels=False)
+    folder = Path(path) if Path(path).is_dir() else Path(path).parent
+    return _layers(read_dicom_series(folder), str(folder), folder.name, labels=False)
 
 
 def read_layers(path: str) -> list[tuple[Any, dict, str]]:
     """An image layer (or a labels layer for integer volumes named *label*, *mask* or *seg*)."""
     name = Path(path).name.split(".nii")[0]
     volume = read_nifti(path)
-    is_labels = volume.data.dtype.kind in "iu" and any(w in name.lower() for w in ("label", "mask", "seg"))
-    return _layers(volume, path, name, is_labels)
+    return _layers(volume, path, name, _is_labels(volume.data, name))
+
+
+def get_tiff_reader(path: str | list[str]) -> Callable[[str], list[tuple[Any, dict, str]]] | None:
+    """A 2D image or z-stack TIFF with its calibration; channels and time points are left
+    to napari's own reader."""
+    if isinstance(path, list) or not is_tiff(path) or not Path(path).is_file():
+        return None
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            axes = "".join(a for a, n in zip(series.axes, series.shape) if n > 1)
+    except (OSError, ValueError, IndexError):
+        return None
+    return read_tiff_layers if axes.replace("Q", "Z").replace("I", "Z") in SUPPORTED_AXES else None
+
+
+def read_tiff_layers(path: str) -> list[tuple[Any, dict, str]]:
+    stack = read_tiff(path)
+    name = Path(path).name.split(".")[0]
+    labels = _is_labels(stack.data, name) and not stack.axes.endswith("S")
+    meta = {"name": name, "scale": stack.spacing,
+            "metadata": {"source_path": path, "spacing_unit": stack.unit}}
+    if stack.unit is not None:
+        meta["units"] = (stack.unit,) * stack.spatial_ndim
+    if stack.axes.endswith("S") and not labels:
+        meta["rgb"] = True
+    return [(stack.data, meta, "labels" if labels else "image")]
+
+
+def _is_labels(data: np.ndarray, name: str) -> bool:
+    return data.dtype.kind in "iu" and any(w in name.lower() for w in ("label", "mask", "seg"))
 
 
 def _layers(volume: Volume, path: str, name: str, labels: bool) -> list[tuple[Any, dict, str]]:
@@ -48,7 +84,9 @@ def _layers(volume: Volume, path: str, name: str, labels: bool) -> list[tuple[An
 
 def write_labels(path: str, data: Any, meta: dict) -> list[str]:
     """Labels on the grid of the image they came from (its affine travels in metadata)."""
-    affine = (meta.get("metadata") or {}).get(AFFINE_KEY)
+    metadata = meta.get("metadata") or {}
+    affine = metadata.get(AFFINE_KEY)
     written = write_nifti(path, np.asarray(data), None if affine is None else np.asarray(affine),
-                          tuple(meta.get("scale", (1.0, 1.0, 1.0)))[-3:])
+                          tuple(meta.get("scale", (1.0, 1.0, 1.0)))[-3:],
+                          unit="micron" if metadata.get("spacing_unit") == "µm" else "mm")
     return [str(written)]

@@ -1,0 +1,124 @@
+"""TIFF stacks (ImageJ hyperstacks, OME-TIFF, plain) as arrays with their voxel spacing.
+
+Spacing comes from the file's own calibration: OME ``PhysicalSize{X,Y,Z}`` with their
+units, or ImageJ's ``spacing`` (z) and the X/YResolution tags (pixels per unit). It is
+given in micrometres where the file names a unit, else in the file's own numbers; an
+uncalibrated axis is 1.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+SUFFIXES = (".tif", ".tiff")
+# What napari-iis segments: a 2D image, a volume, either with RGB(A) samples last.
+SUPPORTED_AXES = ("YX", "ZYX", "YXS", "ZYXS")
+_MICROMETRES_PER_UNIT = {
+    "nm": 1e-3, "nanometer": 1e-3, "nanometre": 1e-3,
+    "um": 1.0, "µm": 1.0, "μm": 1.0, "\\u00b5m": 1.0, "micron": 1.0, "microns": 1.0, "micrometer": 1.0,
+    "micrometre": 1.0,
+    "mm": 1e3, "millimeter": 1e3, "millimetre": 1e3, "cm": 1e4, "centimeter": 1e4, "m": 1e6, "meter": 1e6,
+}
+
+
+@dataclass(frozen=True)
+class TiffStack:
+    data: np.ndarray  # axes as in ``axes``, singleton axes dropped
+    axes: str  # e.g. "ZYX", "YXS" (samples: RGB)
+    spacing: tuple[float, ...]  # one per spatial axis (Z)YX
+    unit: str | None  # "µm" where the file named a unit, else None
+
+    @property
+    def spatial_ndim(self) -> int:
+        return len(self.axes.replace("S", ""))
+
+
+def is_tiff(path: str | Path) -> bool:
+    return str(path).lower().endswith(SUFFIXES)
+
+
+def _scale(unit: str | None) -> float | None:
+    return None if unit is None else _MICROMETRES_PER_UNIT.get(unit.strip().lower())
+
+
+def _ome_spacing(xml: str) -> dict[str, tuple[float, str | None]]:
+    root = ElementTree.fromstring(xml)
+    pixels = next((e for e in root.iter() if e.tag.endswith("}Pixels") or e.tag == "Pixels"), None)
+    spacing: dict[str, tuple[float, str | None]] = {}
+    for axis in "XYZ":
+        value = None if pixels is None else pixels.get(f"PhysicalSize{axis}")
+        if value is not None:
+            spacing[axis] = (float(value), pixels.get(f"PhysicalSize{axis}Unit", "µm"))
+    return spacing
+
+
+def _imagej_spacing(tif) -> dict[str, tuple[float, str | None]]:
+    metadata = tif.imagej_metadata or {}
+    unit = metadata.get("unit")
+    spacing: dict[str, tuple[float, str | None]] = {}
+    x_per_unit, y_per_unit = tif.pages[0].get_resolution()
+    if x_per_unit and y_per_unit and (x_per_unit, y_per_unit) != (1, 1):
+        spacing["X"], spacing["Y"] = (1.0 / x_per_unit, unit), (1.0 / y_per_unit, unit)
+    if metadata.get("spacing"):
+        spacing["Z"] = (float(metadata["spacing"]), unit)
+    return spacing
+
+
+def _in_micrometres(spacing: dict[str, tuple[float, str | None]], axes: str) -> tuple[tuple[float, ...], str | None]:
+    spatial = [a for a in axes if a in "ZYX"]
+    named = [(value, _scale(unit)) for value, unit in spacing.values()]
+    if named and all(scale is not None for _, scale in named):
+        return tuple(spacing[a][0] * _scale(spacing[a][1]) if a in spacing else 1.0 for a in spatial), "µm"
+    return tuple(spacing[a][0] if a in spacing else 1.0 for a in spatial), None
+
+
+def read_tiff(path: str | Path) -> TiffStack:
+    """The first series of a TIFF, its size-1 axes dropped; refuses channels and time
+    points, which napari-iis does not segment (open those with napari's own reader)."""
+    import tifffile
+
+    with tifffile.TiffFile(str(path)) as tif:
+        series = tif.series[0]
+        kept = [i for i, n in enumerate(series.shape) if n > 1]
+        axes = "".join(series.axes[i] for i in kept).replace("Q", "Z").replace("I", "Z")
+        if axes not in SUPPORTED_AXES:
+            raise ValueError(
+                f"{path} has axes {series.axes} {series.shape}; napari-iis reads 2D images and z-stacks "
+                "(YX, ZYX, RGB): split channels and time points first, or open it with napari's own reader"
+            )
+        if tif.is_ome and tif.ome_metadata:
+            spacing = _ome_spacing(tif.ome_metadata)
+        elif tif.is_imagej:
+            spacing = _imagej_spacing(tif)
+        else:
+            spacing = {}
+        data = series.asarray().reshape([series.shape[i] for i in kept])
+    values, unit = _in_micrometres(spacing, axes)
+    return TiffStack(data, axes, values, unit)
+
+
+def write_tiff(path: str | Path, data: np.ndarray, spacing: tuple[float, ...] | None = None) -> Path:
+    """A (z, y, x) or (y, x) image or label volume as an ImageJ TIFF calibrated in µm
+    (Fiji and napari-iis read the spacing back)."""
+    import tifffile
+
+    data = np.asarray(data)
+    if data.ndim not in (2, 3):
+        raise ValueError(f"a TIFF stack needs 2 or 3 axes ((z,) y, x), got shape {data.shape}")
+    if data.dtype.kind in "iub":
+        if data.min(initial=0) < 0 or data.max(initial=0) > np.iinfo(np.uint16).max:
+            raise ValueError("ImageJ TIFFs hold labels 0-65535 only: save these labels as NIfTI (.nii.gz)")
+        data = data.astype(np.uint16 if data.max(initial=0) > 255 else np.uint8)
+    else:
+        data = data.astype(np.float32)
+    spacing = tuple(spacing or (1.0,) * data.ndim)[-data.ndim:]
+    metadata = {"axes": "ZYX"[-data.ndim:], "unit": "um"}
+    if data.ndim == 3:
+        metadata["spacing"] = float(spacing[0])
+    tifffile.imwrite(str(path), data, imagej=True, resolution=(1.0 / spacing[-1], 1.0 / spacing[-2]),
+                     metadata=metadata)
+    return Path(path)
