@@ -172,7 +172,7 @@ def test_one_dcm_file_opens_its_whole_series(data_dir, tmp_path):
 
 
 def test_napari_opens_a_calibrated_stack_and_its_labels(make_napari_viewer, tmp_path):
-    from napari_iis.io.tiff import write_tiff
+    from napari_iis.io.tiff import read_tiff, write_tiff
 
     volume = np.random.default_rng(0).integers(0, 255, (5, 24, 32)).astype(np.uint8)
     write_tiff(tmp_path / "cells.tif", volume, spacing=(0.8, 0.2, 0.2))
@@ -188,3 +188,10 @@ def test_napari_opens_a_calibrated_stack_and_its_labels(make_napari_viewer, tmp_
     saved = nib.load(str(out))
     assert saved.header.get_xyzt_units()[0] == "micron"
     assert saved.header.get_zooms() == pytest.approx((0.2, 0.2, 0.8))
+    labels.save(str(tmp_path / "for_fiji.tif"), plugin="napari-iis")  # or as a calibrated TIFF
+    back = read_tiff(tmp_path / "for_fiji.tif")
+    assert np.array_equal(back.data, labels.data) and back.spacing == pytest.approx((0.8, 0.2, 0.2))
+    from npe2 import PluginManager
+
+    writer, _ = PluginManager.instance().get_writer(str(tmp_path / "any.tif"), ["labels"])
+    assert not writer.command.startswith("napari-iis")  # napari's own TIFF writer stays the default

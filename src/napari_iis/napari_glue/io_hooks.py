@@ -10,7 +10,7 @@ import numpy as np
 
 from ..io.dicom import dicom_files, read_dicom_series
 from ..io.nifti import Volume, ct_window, is_nifti, read_nifti, write_nifti
-from ..io.tiff import SUPPORTED_AXES, is_tiff, read_tiff
+from ..io.tiff import SUPPORTED_AXES, is_tiff, read_tiff, write_tiff
 
 AFFINE_KEY = "nifti_affine"
 
@@ -90,3 +90,8 @@ def write_labels(path: str, data: Any, meta: dict) -> list[str]:
                           tuple(meta.get("scale", (1.0, 1.0, 1.0)))[-3:],
                           unit="micron" if metadata.get("spacing_unit") == "µm" else "mm")
     return [str(written)]
+
+
+def write_tiff_labels(path: str, data: Any, meta: dict) -> list[str]:
+    """Labels as an ImageJ TIFF with the layer's scale as its calibration (µm)."""
+    return [str(write_tiff(path, np.asarray(data), tuple(meta.get("scale", ()))))]
