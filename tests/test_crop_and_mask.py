@@ -118,3 +118,18 @@ def test_a_mask_touches_only_the_window_edges_inside_the_image():
     assert not touches_inner_edge(np.array([0, 12]), np.array([19, 27]), window, image_shape)  # image edges
     assert touches_inner_edge(np.array([5, 10]), np.array([8, 15]), window, image_shape)  # left, inside
     assert touches_inner_edge(np.array([5, 12]), np.array([8, 29]), window, image_shape)  # right, inside
+
+
+def test_replacing_one_slice_of_a_sparse_volume_mask():
+    volume = np.zeros((10, 30, 40), bool)
+    volume[3:6, 5:10, 5:12] = True
+    sparse = SparseMask.from_dense(volume)
+    plane = np.zeros((30, 40), bool)
+    plane[20:25, 30:38] = True  # outside the old box, on a slice beyond it
+    expected = volume.copy()
+    expected[8] = plane
+    assert np.array_equal(sparse.with_plane(8, SparseMask.from_dense(plane)).to_dense(), expected)
+    expected = volume.copy()
+    expected[4] = False
+    assert np.array_equal(sparse.with_plane(4, SparseMask.empty((30, 40))).to_dense(), expected)
+    assert SparseMask.empty((10, 30, 40)).with_plane(2, SparseMask.empty((30, 40))).is_empty

@@ -32,6 +32,18 @@ def test_clicks_mode_on_a_ball(ball_dataset):
     assert summary["Dice@1"] > 0.8 and summary["NoC@85"] <= 3
 
 
+def test_corrections_mode_propagates_after_each_slice_click(ball_dataset, tmp_path):
+    report = evaluate_volumes(ball_dataset, "watershed", "corrections", max_clicks=3)
+    (result,) = report.objects
+    assert result.dice[0] > 0.8  # one click on a slice, then the whole ball by propagation
+    clicks_only = evaluate_volumes(ball_dataset, "watershed", "propagate", max_slice_clicks=1).objects[0]
+    assert result.dice[0] == pytest.approx(clicks_only.dice[0], abs=0.02)
+    out = tmp_path / "corrections.json"
+    report.to_json(out)
+    assert json.loads(out.read_text())["mode"] == "corrections"
+    assert main(["plot", str(out), "--out", str(tmp_path / "c.png")]) == 0
+
+
 def test_cli_on_real_volumes(data_dir, tmp_path, capsys):
     out = tmp_path / "r.json"
     assert main(["evaluate3d", str(data_dir / "3d/ct_aorta"), "--mode", "propagate", "--max-objects", "2",

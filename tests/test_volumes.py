@@ -27,9 +27,50 @@ def test_a_2d_engine_segments_the_clicked_slice_of_a_volume():
     assert mask.shape == truth.shape
     assert np.flatnonzero(mask.any(axis=(1, 2))).tolist() == [10]
     assert iou(truth[10], mask[10]) > 0.85
+    both = session.add_click((12, 30, 35))  # another slice: segmented too, slice 10 kept
+    assert np.flatnonzero(both.any(axis=(1, 2))).tolist() == [10, 12]
+    assert np.array_equal(both[10], mask[10]) and iou(truth[12], both[12]) > 0.85
     with pytest.raises(ValueError, match="one slice at a time"):
-        session.add_click((12, 30, 35))
-    assert len(session.prompts) == 1
+        session.add_scribble([(12, 30, 35), (13, 31, 35)])  # a prompt across slices
+    assert len(session.prompts) == 2
+
+
+def test_a_click_corrects_its_slice_of_a_propagated_object_and_propagation_keeps_it(data_dir):
+    from napari_iis.core.clicker import next_click
+    from napari_iis.io.tiff import read_tiff
+
+    folder = data_dir / "3d/synthetic_spheres"
+    volume = read_tiff(folder / "1135_mini_image.tif").data
+    labels = read_tiff(folder / "1135_mini_labels.tif").data
+    ids, sizes = np.unique(labels[labels > 0], return_counts=True)
+    truth = labels == ids[np.argmax(sizes)]
+    plane = int(np.argmax(truth.sum(axis=(1, 2))))
+    session = InteractiveSession(volume, engine=slice_engine())
+    session.add_click((plane, *np.argwhere(truth[plane]).mean(axis=0).round()))
+    propagated = session.propagate()
+    errors = [np.count_nonzero(propagated[z] != truth[z]) if z != plane else 0 for z in range(len(truth))]
+    worst = int(np.argmax(errors))
+    click = next_click(truth[worst], propagated[worst])
+    corrected = session.add_click((worst, *click.position), click.positive)
+    assert iou(truth[worst], corrected[worst]) > iou(truth[worst], propagated[worst])
+    others = [z for z in range(len(truth)) if z != worst]
+    assert np.array_equal(corrected[others], propagated[others])  # one slice changed, nothing else lost
+    assert set(session.corrected_slices()) == {plane, worst}
+    again = session.propagate()  # from the corrected slice, the first slice kept as it was
+    assert np.array_equal(again[worst], corrected[worst]) and np.array_equal(again[plane], corrected[plane])
+    assert dice(truth, again) > 0.75
+    assert np.array_equal(session.undo(), corrected)
+
+
+def test_a_slice_emptied_by_a_negative_click_ends_the_object_there():
+    volume, truth = disk_image(shape=(16, 60, 70), centre=(8, 30, 35), radius=7)
+    session = InteractiveSession(volume, engine=slice_engine())
+    session.add_click((8, 30, 35))
+    emptied = session.add_click((11, 30, 35), positive=False)  # "the object is not here"
+    assert not emptied[11].any()
+    result = session.propagate()  # from slice 8, the last one that holds the object
+    assert np.flatnonzero(result.any(axis=(1, 2))).max() == 10
+    assert result[2:11].all(axis=0).any() and dice(truth[:11], result[:11]) > 0.8
 
 
 def test_propagation_through_a_real_stack(data_dir):
@@ -152,3 +193,39 @@ def test_a_first_click_deep_inside_a_large_uniform_object_is_not_taken_for_a_dot
     volume = (0.2 + 0.5 * inside + np.random.default_rng(0).normal(0, 0.05, inside.shape)).astype(np.float32)
     session = InteractiveSession(volume, engine="network", slice_mode=True)
     assert iou(inside[2], session.add_click((2, 192, 192))[2]) > 0.9
+
+
+def test_a_negative_click_in_the_middle_of_a_part_rejects_that_part_only():
+    from napari_iis.core.prompts import Click
+    from napari_iis.core.propagation import rejected_parts
+
+    prior = np.zeros((40, 60), bool)
+    prior[5:25, 5:25] = True  # one part
+    prior[10:30, 35:55] = True  # another
+    assert np.array_equal(rejected_parts(prior, [Click((20.0, 45.0), False)]), prior & (np.arange(60) >= 30))
+    assert not rejected_parts(prior, [Click((15.0, 6.0), False)]).any()  # at an edge: the engine trims
+    assert not rejected_parts(prior, [Click((20.0, 45.0), False), Click((15.0, 15.0), True)])[:, :30].any()
+
+
+def test_negative_clicks_stop_a_propagation_that_ran_into_the_next_vertebra(data_dir):
+    from scipy import ndimage
+
+    from napari_iis.io.nifti import read_nifti
+
+    ct = read_nifti(data_dir / "3d/ct_abdomen/abdomen3mm_image.nii.gz")
+    vertebra = np.asarray(read_nifti(data_dir / "3d/ct_abdomen/abdomen3mm_labels.nii.gz").data) == 30
+    last = int(np.flatnonzero(vertebra.any(axis=(1, 2))).max())
+    plane = int(np.argmax(vertebra.sum(axis=(1, 2))))
+    depth = ndimage.distance_transform_edt(vertebra[plane])
+    session = InteractiveSession(ct.data, spacing=ct.spacing, engine="network", slice_mode=True,
+                                 intensity_window=(-160, 240))
+    session.add_click((plane, *np.unravel_index(np.argmax(depth), depth.shape)))
+    leaked = session.propagate()
+    assert leaked[last + 3:].any()  # on into the vertebrae below
+    beyond = last + 2
+    inside = ndimage.distance_transform_edt(leaked[beyond])
+    emptied = session.add_click((beyond, *np.unravel_index(np.argmax(inside), inside.shape)), positive=False)
+    assert not emptied[beyond].any() and np.array_equal(emptied[:beyond], leaked[:beyond])
+    stopped = session.propagate()  # from the slice of the positive click, which stays as it was
+    assert not stopped[beyond:].any() and np.array_equal(stopped[plane], leaked[plane])
+    assert dice(vertebra, stopped) > dice(vertebra, leaked) + 0.1

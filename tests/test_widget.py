@@ -161,10 +161,11 @@ def test_rgb_image(viewer_and_widget, qtbot):
     assert iou(truth, widget.preview_layer.data > 0) > 0.85
 
 
-def click_on_slice(viewer, layer, widget, qtbot, plane: int, data_yx) -> None:
+def click_on_slice(viewer, layer, widget, qtbot, plane: int, data_yx,
+                   modifier=Qt.KeyboardModifier.NoModifier) -> None:
     viewer.dims.set_current_step(0, plane)
     qtbot.wait(50)
-    click(viewer, layer, data_yx)
+    click(viewer, layer, data_yx, modifier=modifier)
     wait_idle(qtbot, widget)
 
 
@@ -315,6 +316,31 @@ def test_propagation_from_a_slice_in_the_viewer(viewer_and_widget, qtbot, slice_
     widget.commit()
     wait_idle(qtbot, widget)
     assert dice(truth, np.asarray(viewer.layers[LABELS_LAYER_NAME].data) == 1) > 0.8
+
+
+def test_a_corrected_slice_is_kept_and_a_negative_click_ends_the_object(viewer_and_widget, qtbot):
+    viewer, start = viewer_and_widget
+    volume, truth = disk_image(shape=(16, 60, 70), centre=(8, 30, 35), radius=7)
+    layer, widget = start(volume, engine="watershed")
+    widget.slices_check.setChecked(True)
+    widget.engine_combo.setCurrentText("watershed")
+    widget.start(layer)
+    wait_idle(qtbot, widget)
+    click_on_slice(viewer, layer, widget, qtbot, 8, (30, 35))
+    press(viewer, Qt.Key.Key_P)
+    wait_idle(qtbot, widget)
+    propagated = widget.preview_layer.data > 0
+    assert np.flatnonzero(propagated.any(axis=(1, 2))).tolist() == list(range(2, 15))
+    # "not here": a negative (Control) click on slice 12 clears that slice only ...
+    click_on_slice(viewer, layer, widget, qtbot, 12, (30, 35), modifier=Qt.KeyboardModifier.ControlModifier)
+    corrected = widget.preview_layer.data > 0
+    assert not corrected[12].any() and np.array_equal(corrected[13:], propagated[13:])
+    # ... and propagating again ends the object there, slice 8 as it was
+    press(viewer, Qt.Key.Key_P)
+    wait_idle(qtbot, widget)
+    final = widget.preview_layer.data > 0
+    assert np.flatnonzero(final.any(axis=(1, 2))).tolist() == list(range(2, 12))
+    assert np.array_equal(final[8], propagated[8]) and dice(truth[:12], final[:12]) > 0.8
 
 
 def test_narrowed_contrast_limits_become_the_engines_window():

@@ -62,7 +62,7 @@ def _run_evaluate3d(args: argparse.Namespace) -> int:
 
     report = evaluate_volumes(
         # propagation runs a 2D engine slice by slice
-        args.dataset, _engine_with_weights(args, ndim=2 if args.mode == "propagate" else 3), args.mode,
+        args.dataset, _engine_with_weights(args, ndim=3 if args.mode == "clicks" else 2), args.mode,
         max_slice_clicks=args.max_slice_clicks,
         max_clicks=args.max_clicks, min_voxels=args.min_voxels, max_objects=args.max_objects,
         intensity_window=tuple(args.window) if args.window else None, split_file=args.split, start=args.start,
@@ -158,16 +158,21 @@ def build_parser() -> argparse.ArgumentParser:
                           help="a network engine's weights instead of the packaged ones (a training run's OUT/iisnet_2d.pt)")
     evaluate.set_defaults(run=_run_evaluate)
 
-    evaluate3d = commands.add_parser("evaluate3d", help="3D evaluation: clicks then propagation, or 3D clicks")
+    evaluate3d = commands.add_parser(
+        "evaluate3d", help="3D evaluation: clicks on a slice then propagation, 3D clicks, or 3D clicks that "
+                           "correct slices of a propagated object")
     evaluate3d.add_argument("dataset", type=Path, help="a folder of <name>_image.nii.gz|tif and <name>_labels.* (or masks/)")
-    evaluate3d.add_argument("--mode", choices=["propagate", "clicks"], default="propagate")
+    evaluate3d.add_argument("--mode", choices=["propagate", "clicks", "corrections"], default="propagate",
+                            help="propagate: clicks on the largest slice, then propagation; clicks: 3D clicks "
+                                 "(a 3D engine); corrections: 3D clicks, each correcting its slice with a 2D "
+                                 "engine and propagating again with the corrected slices kept")
     evaluate3d.add_argument("--engine", default=None, choices=available_engines(),
                             help=f"default: {DEFAULT_ENGINE} to propagate, {DEFAULT_VOLUME_ENGINE} for 3D clicks")
     evaluate3d.add_argument("--max-slice-clicks", type=int, default=5, help="propagate: clicks on the largest slice")
     evaluate3d.add_argument("--start", choices=["clicks", "truth"], default="clicks",
                             help="propagate: from those clicks, or from the true mask on the largest slice "
                                  "(propagation alone)")
-    evaluate3d.add_argument("--max-clicks", type=int, default=10, help="clicks: 3D clicks per object")
+    evaluate3d.add_argument("--max-clicks", type=int, default=10, help="clicks, corrections: 3D clicks per object")
     evaluate3d.add_argument("--min-voxels", type=int, default=100)
     evaluate3d.add_argument("--max-objects", type=int, default=None, help="per volume, in name order")
     evaluate3d.add_argument("--split", type=Path, default=None,

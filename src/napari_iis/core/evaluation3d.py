@@ -1,4 +1,7 @@
-"""3D evaluation: simulated clicks then propagation, or simulated 3D clicks, scored by Dice."""
+"""3D evaluation, scored by Dice: simulated clicks on one slice then propagation; simulated
+3D clicks for a 3D engine; or simulated 3D clicks that each correct their slice, after
+which the object is propagated again with the corrected slices kept (``corrections``:
+the widget's slice-by-slice workflow)."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from .evaluation import clicks_to_reach, padded_curves
 from .metrics import dice, iou
 from .session import InteractiveSession
 
-Mode = Literal["propagate", "clicks"]
+Mode = Literal["propagate", "clicks", "corrections"]
 # Where propagation starts: the simulated user's clicks on the largest slice, or the true
 # mask there (propagation alone, apart from the start slice's quality).
 Start = Literal["clicks", "truth"]
@@ -38,7 +41,7 @@ class VolumeCase:
 class ObjectResult3D:
     name: str
     volume_mm3: float
-    dice: list[float]  # propagate: [final]; clicks: after each click
+    dice: list[float]  # propagate: [final]; clicks, corrections: after each click
     slice_clicks: int = 0
     seconds: float = 0.0
     slices: int = 0
@@ -51,7 +54,7 @@ class Report3D:
     mode: str
     objects: list[ObjectResult3D] = field(default_factory=list)
     start: Start = "clicks"
-    max_clicks: int = 10  # clicks: 3D clicks per object
+    max_clicks: int = 10  # clicks, corrections: 3D clicks per object
 
     def summary(self) -> dict[str, float | int]:
         if not self.objects:
@@ -82,7 +85,7 @@ class Report3D:
         header = "| " + " | ".join(summary) + " |"
         rule = "|" + "|".join("---" for _ in summary) + "|"
         row = "| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in summary.values()) + " |"
-        mode = self.mode if self.mode == "clicks" else f"{self.mode} from {self.start}"
+        mode = f"{self.mode} from {self.start}" if self.mode == "propagate" else self.mode
         return f"{self.dataset}, engine {self.engine}, mode {mode}\n{header}\n{rule}\n{row}"
 
     def to_json(self, path: Path) -> None:
@@ -160,7 +163,10 @@ def _propagate_from(session: InteractiveSession, truth: np.ndarray, plane: int, 
     return dice(truth, result), clicks, seconds, int(result.any(axis=(1, 2)).sum()) - 1
 
 
-def _click_object(session: InteractiveSession, truth: np.ndarray, max_clicks: int) -> tuple[list[float], float]:
+def _click_object(session: InteractiveSession, truth: np.ndarray, max_clicks: int,
+                  propagate: bool = False) -> tuple[list[float], float]:
+    """3D clicks at the largest error; with ``propagate`` (slice mode) each click corrects
+    its slice and the object is propagated again from it, the other clicked slices kept."""
     session.reset()
     clicked: list[tuple[int, ...]] = []
     scores: list[float] = []
@@ -172,6 +178,8 @@ def _click_object(session: InteractiveSession, truth: np.ndarray, max_clicks: in
         clicked.append(tuple(int(round(c)) for c in click.position))
         started = time.perf_counter()
         mask = session.add_click(click.position, click.positive)
+        if propagate and mask.any():
+            mask = session.propagate()
         seconds += time.perf_counter() - started
         scores.append(dice(truth, mask))
     return scores or [1.0], seconds
@@ -194,10 +202,11 @@ def evaluate_volumes(
     """``intensity_window``: e.g. a CT window in HU; default, each volume's percentiles.
     ``split_file`` lists the volume names (``<name>_image.*``) to evaluate; default, all.
     ``start`` (propagate): from the simulated clicks on the largest slice, or its true mask."""
-    engine = resolve_engine(engine, 2 if mode == "propagate" else 3)
-    if mode == "propagate" and 2 not in engine.capabilities.ndims:
+    by_slice = mode != "clicks"
+    engine = resolve_engine(engine, 2 if by_slice else 3)
+    if by_slice and 2 not in engine.capabilities.ndims:
         raise ValueError(f"engine {engine.name!r} segments in 3D only: use --mode clicks, or a 2D engine to propagate")
-    if mode == "clicks" and start != "clicks":
+    if mode != "propagate" and start != "clicks":
         raise ValueError(f"a start of {start!r} is for --mode propagate; 3D clicks start from an empty mask")
     report = Report3D(Path(dataset).name, engine.name, mode, start=start, max_clicks=max_clicks)
     cases = list(volume_cases(dataset, min_voxels))
@@ -208,7 +217,7 @@ def evaluate_volumes(
             raise ValueError(f"none of the volumes in {dataset} is listed in {split_file}")
     for case in progress(cases):
         session = InteractiveSession(case.image, spacing=case.spacing, engine=engine,
-                                     slice_mode=True if mode == "propagate" else None,
+                                     slice_mode=True if by_slice else None,
                                      intensity_window=intensity_window)
         if mode == "clicks" and session.slice_mode:
             raise ValueError(f"engine {engine.name!r} segments 2D slices only: use --mode propagate")
@@ -220,6 +229,6 @@ def evaluate_volumes(
                 score, clicks, seconds, slices = _propagate_object(session, truth, max_slice_clicks, start)
                 report.objects.append(ObjectResult3D(name, volume, [score], clicks, seconds, slices))
             else:
-                scores, seconds = _click_object(session, truth, max_clicks)
+                scores, seconds = _click_object(session, truth, max_clicks, propagate=mode == "corrections")
                 report.objects.append(ObjectResult3D(name, volume, scores, seconds=seconds))
     return report

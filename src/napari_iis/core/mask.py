@@ -78,6 +78,21 @@ class SparseMask:
         out[tuple(dst)] = self.data[tuple(src)]
         return out
 
+    def with_plane(self, plane: int, plane_mask: SparseMask) -> SparseMask:
+        """This (z, ...) mask with slice ``plane`` replaced by the 2D ``plane_mask``."""
+        boxes = [box for box in (self.bbox(), plane_mask.bbox()) if box is not None]
+        if not boxes:
+            return SparseMask.empty(self.shape)
+        own = self.bbox()
+        z_low, z_high = (plane, plane) if own is None else (min(own[0][0], plane), max(own[1][0], plane))
+        rows_cols = [(box[0][-2:], box[1][-2:]) for box in boxes]
+        low = np.array([z_low, *np.min([lo for lo, _ in rows_cols], axis=0)])
+        high = np.array([z_high, *np.max([hi for _, hi in rows_cols], axis=0)])
+        window = tuple(slice(int(lo), int(hi) + 1) for lo, hi in zip(low, high))
+        patch = self.read(window)
+        patch[plane - z_low] = plane_mask.read(window[1:])
+        return SparseMask.from_patch(self.shape, tuple(int(v) for v in low), patch)
+
     def _own_slices(self) -> Slices:
         return tuple(slice(o, o + n) for o, n in zip(self.offset, self.data.shape))
 

@@ -23,7 +23,7 @@ def score_name(report: dict) -> str:
             f"{report['dataset']} is a propagation report (one Dice per object, no clicks to plot against): "
             "plot a report of `napari-iis evaluate3d --mode clicks` or `napari-iis evaluate`"
         )
-    return "Dice" if report.get("mode") == "clicks" else "IoU"
+    return "Dice" if report.get("mode") in ("clicks", "corrections") else "IoU"
 
 
 def miou_curve(report: dict) -> np.ndarray:
@@ -33,6 +33,11 @@ def miou_curve(report: dict) -> np.ndarray:
     scores = [o[key] for o in report["objects"] if o[key]]
     max_clicks = int(report.get("max_clicks") or max(len(s) for s in scores))
     return padded_curves(scores, max_clicks).mean(axis=0)
+
+
+def _method(report: dict) -> str:
+    """The engine, and for slice corrections the workflow."""
+    return f"{report['engine']} + propagation" if report.get("mode") == "corrections" else report["engine"]
 
 
 def plot_reports(paths: Sequence[Path], out: Path, title: str | None = None) -> Path:
@@ -53,15 +58,15 @@ def plot_reports(paths: Sequence[Path], out: Path, title: str | None = None) -> 
     target = TARGETS[score]
     # One colour per data set, one line style per engine: an engine's curves read across sets.
     datasets = list(dict.fromkeys(report["dataset"] for report in reports))
-    engines = list(dict.fromkeys(report["engine"] for report in reports))
+    engines = list(dict.fromkeys(_method(report) for report in reports))
     figure, axes = plt.subplots(figsize=(6, 4), dpi=120)
     for report in reports:
         curve = miou_curve(report)
         noc = report["summary"][f"NoC@{target}"]
         axes.plot(np.arange(1, len(curve) + 1), curve, marker="o", markersize=3,
                   color=f"C{datasets.index(report['dataset']) % 10}",
-                  linestyle=LINE_STYLES[engines.index(report["engine"]) % len(LINE_STYLES)],
-                  label=f"{report['dataset']} · {report['engine']} (NoC@{target} {noc:.2f}, n={report['summary']['objects']})")
+                  linestyle=LINE_STYLES[engines.index(_method(report)) % len(LINE_STYLES)],
+                  label=f"{report['dataset']} · {_method(report)} (NoC@{target} {noc:.2f}, n={report['summary']['objects']})")
     axes.axhline(target / 100, color="grey", linewidth=0.8, linestyle="--")
     axes.set_xlabel("clicks")
     axes.xaxis.get_major_locator().set_params(integer=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -10,6 +10,7 @@ import numpy as np
 from scipy import ndimage
 
 from .metrics import iou
+from .prompts import Click, Prompt
 
 if TYPE_CHECKING:
     from .session import InteractiveSession
@@ -26,6 +27,9 @@ class PropagationSettings:
     min_contrast_ratio: float = 0.4  # inside-versus-ring contrast, of the start slice's
     ring_width: int = 3
     intensity_margin: float | None = 1.0  # robust deviations around the start slice's range; None: off
+    # re-propagating an object: a slice whose new mask matches its old one this well
+    # (IoU) ends the re-run in that direction, and the old slices beyond are kept
+    converged_iou: float = 0.95
 
 
 def _plane_intensity(session: InteractiveSession, plane: int, region: tuple[slice, ...]) -> np.ndarray:
@@ -98,6 +102,10 @@ def keep_intensity(
     return kept
 
 
+def _matches(before: np.ndarray, after: np.ndarray, threshold: float) -> bool:
+    return bool(before.any()) and iou(before, after) >= threshold
+
+
 @dataclass(frozen=True)
 class PropagationStep:
     plane: int
@@ -111,8 +119,12 @@ def propagation_steps(
     start_mask: np.ndarray,
     anchors: Mapping[int, np.ndarray] | None = None,
     settings: PropagationSettings = PropagationSettings(),
+    previous: Callable[[int], np.ndarray] | None = None,
 ) -> Iterator[PropagationStep]:
     """Up from ``start_plane`` then down; each slice's prior is its neighbour's mask.
+    ``previous`` gives the object's mask on a slice before this run (a re-propagation
+    after a correction): where the new mask matches it, the run stops in that direction,
+    and wherever a run stops the slices beyond are the caller's to keep.
 
     Consuming this changes nothing in the session, so stopping early cancels cleanly.
     """
@@ -143,6 +155,32 @@ def propagation_steps(
                     < settings.min_contrast_ratio * abs(reference)
                 ):
                     break
+            unchanged = not anchored and previous is not None and _matches(previous(plane), mask, settings.converged_iou)
             yield PropagationStep(plane, mask, anchored)
+            if unchanged:
+                break  # as before from here on
+            if anchored and not mask.any():
+                break  # the user ended the object on this slice
             prior = mask
             plane += direction
+
+
+def rejected_parts(prior: np.ndarray, prompts: Sequence[Prompt]) -> np.ndarray:
+    """The parts of a slice's ``prior`` that negative clicks reject whole: a click near
+    the middle of a part (at least half its greatest depth) says the object is not there,
+    as on a slice where propagation ran into a neighbour; one near its edge trims it,
+    which is the engine's to do."""
+    rejected = np.zeros(prior.shape, bool)
+    clicks = [p for p in prompts if isinstance(p, Click) and not p.positive]
+    if not clicks or not prior.any():
+        return rejected
+    parts, _ = ndimage.label(prior, structure=np.ones((3,) * prior.ndim))
+    depth = ndimage.distance_transform_edt(prior)
+    for click in clicks:
+        point = tuple(int(round(c)) for c in click.position)
+        if not all(0 <= p < n for p, n in zip(point, prior.shape)) or not parts[point]:
+            continue
+        part = parts == parts[point]
+        if depth[point] >= 0.5 * depth[part].max():
+            rejected |= part
+    return rejected

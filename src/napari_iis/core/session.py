@@ -14,7 +14,7 @@ from .history import History, ObjectState
 from .image import ChannelAxis, ImageSource
 from .mask import SparseMask
 from .prompts import Box, Click, Prompt, Scribble, prompt_coordinates
-from .propagation import PropagationSettings, PropagationStep, contrast, propagation_steps
+from .propagation import PropagationSettings, PropagationStep, contrast, propagation_steps, rejected_parts
 
 
 # First windows tried, smallest first, for a first prompt on a slice of a volume; one is
@@ -158,7 +158,7 @@ class InteractiveSession:
                 self._coordinate(coordinate, f"{prompt.kind} coordinate")
         state = self._history.current
         all_prompts = state.prompts + tuple(prompts)
-        mask = self._predict(all_prompts, state.mask)
+        mask = self._predict(all_prompts, state.mask, tuple(prompts))
         self._history.push(ObjectState(all_prompts, mask, state.initial_mask))
         return mask
 
@@ -182,20 +182,33 @@ class InteractiveSession:
         """Carry the current object's mask on slice ``plane`` through the volume.
 
         ``plane`` defaults to the slice of the last prompt. ``anchors`` maps slices the
-        user corrected to their masks, which are kept. The 3D result becomes the current
-        mask in one undoable step; ``progress`` may wrap the steps (e.g. ``tqdm``).
+        user corrected to their masks, which are kept; by default, in slice mode, every
+        other slice that holds a prompt (``corrected_slices``): an empty one ends the
+        object there. Re-propagating in slice mode keeps the object's other slices where
+        the run stops (a slice that matches its old mask, or the object's end as the run
+        sees it), so a correction changes the slices near it; after a 3D engine the
+        propagated object replaces its mask. The 3D result becomes the current mask in
+        one undoable step; ``progress`` may wrap the steps (e.g. ``tqdm``).
         """
         if self.ndim != 3:
             raise ValueError("propagation needs a volume (z, y, x)")
         if plane is None:
-            if not self.prompts:
-                raise ValueError("segment the object on a slice first, or say which slice to start from")
-            plane = int(round(self.prompts[-1].coordinates()[-1][0]))
+            plane = self._propagation_start()
         state = self._history.current
         start = state.mask.read(self._plane_slices(plane))[0]
-        steps = propagation_steps(self, plane, start, anchors, settings or PropagationSettings())
-        volume = np.zeros(self.shape, dtype=bool)
-        volume[plane] = start
+        if anchors is None:
+            anchors = {p: m for p, m in self.corrected_slices().items() if p != plane}
+        if self.slice_mode:  # corrections re-run near them; the rest of the object stands
+            volume = state.mask.to_dense()
+        else:  # the 2D network's propagation replaces a 3D engine's object
+            volume = np.zeros(self.shape, dtype=bool)
+            volume[plane] = start
+        for anchor, mask in anchors.items():
+            volume[anchor] = mask
+            if not np.any(mask):  # the object ends here: nothing of it lies beyond
+                _clear_beyond(volume, anchor, int(np.sign(anchor - plane)), anchors)
+        steps = propagation_steps(self, plane, start, anchors, settings or PropagationSettings(),
+                                  previous=lambda z: volume[z])
         for step in progress(steps) if progress is not None else steps:
             volume[step.plane] = step.mask
         self._history.push(ObjectState(state.prompts, SparseMask.from_dense(volume), state.initial_mask))
@@ -280,20 +293,59 @@ class InteractiveSession:
             self._slice_engine = engine
         return self._slice_engine
 
-    def _predict(self, prompts: tuple[Prompt, ...], previous: SparseMask) -> SparseMask:
+    def _predict(self, prompts: tuple[Prompt, ...], previous: SparseMask, new: tuple[Prompt, ...]) -> SparseMask:
+        """The mask after the ``new`` prompts (the last of ``prompts``). In slice mode they
+        correct their own slice: its prompts and its slice of ``previous`` (say, a
+        propagated object) give its new mask, and the other slices are kept."""
         if not self.slice_mode:
             return self._run_engine(prompts, previous, plane=None)
-        planes = {int(round(c[0])) for p in prompts for c in p.coordinates()}
-        if len(planes) != 1:
+        planes = {_plane_of(p) for p in new}
+        if len(planes) != 1 or None in planes:
             raise ValueError(
-                f"engine {self.slice_engine.name!r} segments one slice at a time: put this object's prompts "
-                f"on one slice (they are on slices {sorted(planes)}), or propagate it to the others"
+                f"engine {self.slice_engine.name!r} segments one slice at a time: put each prompt on one "
+                "slice and add the prompts of different slices one after the other"
             )
         plane = planes.pop()
-        in_plane = tuple(p.mapped(lambda c: np.asarray(c)[:, 1:]) for p in prompts)
-        prior = SparseMask.from_dense(previous.read(self._plane_slices(plane))[0])
-        mask = self._run_engine(in_plane, prior, plane)
-        return SparseMask.from_patch(self.shape, (plane, *mask.offset), mask.data[np.newaxis])
+        in_plane = tuple(p.mapped(lambda c: np.asarray(c)[:, 1:]) for p in prompts if _plane_of(p) == plane)
+        prior = previous.read(self._plane_slices(plane))[0]
+        if not prior.any():
+            prior = self._neighbour_prior(previous, plane)
+        mask = self._run_engine(in_plane, SparseMask.from_dense(prior), plane)
+        if not any(getattr(p, "positive", True) for p in in_plane):
+            mask = SparseMask.from_dense(mask.to_dense() & ~rejected_parts(prior, in_plane))
+        return previous.with_plane(plane, mask)
+
+    def _neighbour_prior(self, previous: SparseMask, plane: int) -> np.ndarray:
+        """The object's mask on the nearest slice within ``NEIGHBOUR_PRIOR_SLICES`` of
+        ``plane``: a click just past where propagation stopped continues the object, as
+        propagation would have, instead of starting a new one."""
+        for distance in range(1, NEIGHBOUR_PRIOR_SLICES + 1):
+            for neighbour in (plane - distance, plane + distance):
+                if 0 <= neighbour < self.shape[0]:
+                    mask = previous.read(self._plane_slices(neighbour))[0]
+                    if mask.any():
+                        return mask
+        return np.zeros(self.shape[1:], bool)
+
+    def _propagation_start(self) -> int:
+        """The slice of the last prompt; in slice mode, the last slice that holds some of
+        the object and a positive prompt (else any prompt): a slice clicked only to take
+        something away is no place to start the object from."""
+        if not self.prompts:
+            raise ValueError("segment the object on a slice first, or say which slice to start from")
+        if self.slice_mode:
+            holding = [p for p in reversed(self.prompts) if _plane_of(p) is not None
+                       and self._history.current.mask.read(self._plane_slices(_plane_of(p))).any()]
+            for prompt in sorted(holding, key=lambda p: not getattr(p, "positive", True)):
+                return _plane_of(prompt)
+        return int(round(self.prompts[-1].coordinates()[-1][0]))
+
+    def corrected_slices(self) -> dict[int, np.ndarray]:
+        """In slice mode, the current object's mask on each slice that holds a prompt."""
+        if not self.slice_mode:
+            return {}
+        planes = sorted({_plane_of(p) for p in self.prompts} - {None})
+        return {plane: self._history.current.mask.read(self._plane_slices(plane))[0] for plane in planes}
 
     def predict_slice(self, plane: int, prior: np.ndarray, prompts: Sequence[Prompt] = ()) -> np.ndarray:
         """Segment slice ``plane`` of a volume from a 2D ``prior`` mask (and 2D prompts).
@@ -375,3 +427,20 @@ class InteractiveSession:
         logits = np.asarray(engine.predict(request), dtype=np.float32)
         self.last_window = window
         return SparseMask.from_patch(shape, window.start, paste_logits(logits, window))
+
+
+NEIGHBOUR_PRIOR_SLICES = 2
+
+
+def _clear_beyond(volume: np.ndarray, plane: int, direction: int, anchors: Mapping[int, np.ndarray]) -> None:
+    """Empty the slices after ``plane`` in ``direction``, up to the next anchor."""
+    z = plane + direction
+    while 0 <= z < volume.shape[0] and z not in anchors:
+        volume[z] = False
+        z += direction
+
+
+def _plane_of(prompt: Prompt) -> int | None:
+    """The slice (first coordinate) a volume prompt lies on, or None when it spans several."""
+    planes = {int(round(c[0])) for c in prompt.coordinates()}
+    return planes.pop() if len(planes) == 1 else None

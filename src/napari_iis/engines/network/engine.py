@@ -69,15 +69,37 @@ def fold_batchnorm(model):
 def with_prior_click(request: EngineRequest, prior_only: bool = False) -> tuple:
     """A prior without a positive prompt gets a positive click at its deepest point, the
     prompt the network was trained with, except a prior alone (propagation) for weights
-    trained to take it that way (``prior_only``)."""
+    trained to take it that way (``prior_only``). The user's negative clicks overrule it:
+    the part of the prior within a negative click's depth is not the object, so a negative
+    click in the middle of a propagated slice clears it, one on a stray lobe only that lobe."""
     prior = request.previous_mask > 0.5
     if any(getattr(p, "positive", False) for p in request.prompts) or not prior.any():
         return request.prompts
     if prior_only and not request.prompts:
         return ()
     depth = ndimage.distance_transform_edt(prior)
+    allowed = np.ones_like(prior)
+    for point in _negative_points(request.prompts, prior.shape):
+        radius = depth[point] + 1.0
+        grid = np.ogrid[tuple(slice(0, n) for n in prior.shape)]
+        allowed &= sum((g - c) ** 2 for g, c in zip(grid, point)) > radius**2
+    depth = np.where(allowed, depth, 0.0)
+    if not depth.any():
+        return request.prompts
     centre = np.unravel_index(int(np.argmax(depth)), depth.shape)
     return (*request.prompts, Click(tuple(float(c) for c in centre), True))
+
+
+def _negative_points(prompts: tuple, shape: tuple[int, ...]) -> list[tuple[int, ...]]:
+    points = []
+    for prompt in prompts:
+        if getattr(prompt, "positive", True):
+            continue
+        for coordinate in prompt.coordinates():
+            point = tuple(int(round(c)) for c in coordinate)
+            if all(0 <= p < n for p, n in zip(point, shape)):
+                points.append(point)
+    return points
 
 
 class _TorchEngine:
