@@ -335,6 +335,7 @@ def test_a_corrected_slice_is_kept_and_a_negative_click_ends_the_object(viewer_a
     click_on_slice(viewer, layer, widget, qtbot, 12, (30, 35), modifier=Qt.KeyboardModifier.ControlModifier)
     corrected = widget.preview_layer.data > 0
     assert not corrected[12].any() and np.array_equal(corrected[13:], propagated[13:])
+    assert "slices 8, 12 stay as corrected" in widget.status.text()
     # ... and propagating again ends the object there, slice 8 as it was
     press(viewer, Qt.Key.Key_P)
     wait_idle(qtbot, widget)

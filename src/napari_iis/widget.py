@@ -386,7 +386,11 @@ class SegmentationWidget(QWidget):
             self.status.setText("ready: click on an object")
         elif not report.errors:
             area = 0 if report.mask is None else report.mask.area
-            self.status.setText(f"current object: {area} pixels, {len(report.prompts)} prompts")
+            text = f"current object: {area} pixels, {len(report.prompts)} prompts"
+            planes = sorted({int(round(c[0])) for p in report.prompts for c in p.coordinates()})
+            if self.slices_check.isChecked() and self.grid is not None and self.grid.ndim == 3 and len(planes) > 1:
+                text += f"; slices {', '.join(map(str, planes))} stay as corrected when you propagate"
+            self.status.setText(text)
 
     def _target_labels(self) -> Labels:
         chosen = self._layer(self.labels_combo.currentText(), Labels)
