@@ -20,7 +20,9 @@ def ball_dataset(tmp_path):
 
 
 def test_propagation_mode_on_a_ball(ball_dataset):
-    report = evaluate_volumes(ball_dataset, "watershed", "propagate")
+    seen = []
+    report = evaluate_volumes(ball_dataset, "watershed", "propagate", progress=lambda items: seen.extend(items) or seen)
+    assert [name for _, name in seen] == ["ball#1"]  # progress counts objects, not volumes
     (result,) = report.objects
     assert result.dice[0] > 0.8 and result.slices >= 12 and 1 <= result.slice_clicks <= 5
     assert report.summary()["Dice"] == pytest.approx(result.dice[0])

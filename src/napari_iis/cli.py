@@ -66,7 +66,7 @@ def _run_evaluate3d(args: argparse.Namespace) -> int:
         max_slice_clicks=args.max_slice_clicks,
         max_clicks=args.max_clicks, min_voxels=args.min_voxels, max_objects=args.max_objects,
         intensity_window=tuple(args.window) if args.window else None, split_file=args.split, start=args.start,
-        progress=lambda items: tqdm(items, desc=f"evaluate3d {Path(args.dataset).name}", unit="volume"),
+        progress=lambda items: tqdm(items, desc=f"evaluate3d {Path(args.dataset).name}", unit="object"),
     )
     return _print_report(report, args.json)
 

@@ -201,7 +201,8 @@ def evaluate_volumes(
 ) -> Report3D:
     """``intensity_window``: e.g. a CT window in HU; default, each volume's percentiles.
     ``split_file`` lists the volume names (``<name>_image.*``) to evaluate; default, all.
-    ``start`` (propagate): from the simulated clicks on the largest slice, or its true mask."""
+    ``start`` (propagate): from the simulated clicks on the largest slice, or its true mask.
+    ``progress`` wraps the (volume, object name) pairs, e.g. ``tqdm``."""
     by_slice = mode != "clicks"
     engine = resolve_engine(engine, 2 if by_slice else 3)
     if by_slice and 2 not in engine.capabilities.ndims:
@@ -215,20 +216,22 @@ def evaluate_volumes(
         cases = [case for case in cases if case.name in names]
         if not cases:
             raise ValueError(f"none of the volumes in {dataset} is listed in {split_file}")
-    for case in progress(cases):
-        session = InteractiveSession(case.image, spacing=case.spacing, engine=engine,
-                                     slice_mode=True if by_slice else None,
-                                     intensity_window=intensity_window)
+    targets = [(case, name) for case in cases
+               for name in (sorted(case.objects)[:max_objects] if max_objects else sorted(case.objects))]
+    session, session_case = None, None
+    for case, name in progress(targets):  # one session per volume, its objects one after the other
+        if case is not session_case:
+            session, session_case = InteractiveSession(
+                case.image, spacing=case.spacing, engine=engine, slice_mode=True if by_slice else None,
+                intensity_window=intensity_window), case
         if mode == "clicks" and session.slice_mode:
             raise ValueError(f"engine {engine.name!r} segments 2D slices only: use --mode propagate")
-        names = sorted(case.objects)[:max_objects] if max_objects else sorted(case.objects)
-        for name in names:
-            truth = case.objects[name]
-            volume = float(truth.sum() * np.prod(case.spacing))
-            if mode == "propagate":
-                score, clicks, seconds, slices = _propagate_object(session, truth, max_slice_clicks, start)
-                report.objects.append(ObjectResult3D(name, volume, [score], clicks, seconds, slices))
-            else:
-                scores, seconds = _click_object(session, truth, max_clicks, propagate=mode == "corrections")
-                report.objects.append(ObjectResult3D(name, volume, scores, seconds=seconds))
+        truth = case.objects[name]
+        volume = float(truth.sum() * np.prod(case.spacing))
+        if mode == "propagate":
+            score, clicks, seconds, slices = _propagate_object(session, truth, max_slice_clicks, start)
+            report.objects.append(ObjectResult3D(name, volume, [score], clicks, seconds, slices))
+        else:
+            scores, seconds = _click_object(session, truth, max_clicks, propagate=mode == "corrections")
+            report.objects.append(ObjectResult3D(name, volume, scores, seconds=seconds))
     return report
