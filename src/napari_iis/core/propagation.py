@@ -165,11 +165,16 @@ def propagation_steps(
             plane += direction
 
 
+# A negative click this deep in a part of a slice's mask, relative to the part's deepest
+# point, rejects the part whole (tried 0.5 and never on the held-out CT: docs/benchmarks.md).
+REJECT_DEPTH = 0.8
+
+
 def rejected_parts(prior: np.ndarray, prompts: Sequence[Prompt]) -> np.ndarray:
     """The parts of a slice's ``prior`` that negative clicks reject whole: a click near
-    the middle of a part (at least half its greatest depth) says the object is not there,
-    as on a slice where propagation ran into a neighbour; one near its edge trims it,
-    which is the engine's to do."""
+    the middle of a part (``REJECT_DEPTH`` of its greatest depth) says the object is not
+    there, as on a slice where propagation ran into a neighbour; one nearer its edge trims
+    it, which is the engine's to do."""
     rejected = np.zeros(prior.shape, bool)
     clicks = [p for p in prompts if isinstance(p, Click) and not p.positive]
     if not clicks or not prior.any():
@@ -181,6 +186,6 @@ def rejected_parts(prior: np.ndarray, prompts: Sequence[Prompt]) -> np.ndarray:
         if not all(0 <= p < n for p, n in zip(point, prior.shape)) or not parts[point]:
             continue
         part = parts == parts[point]
-        if depth[point] >= 0.5 * depth[part].max():
+        if depth[point] >= REJECT_DEPTH * depth[part].max():
             rejected |= part
     return rejected
