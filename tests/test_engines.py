@@ -69,3 +69,21 @@ def test_previous_mask_alone_is_kept(name):
     session.set_initial_mask(truth)
     corrected = session.add_click((*lead, 5, 5), positive=False)
     assert iou(truth, corrected) > 0.8
+
+
+def test_a_negative_click_moves_the_priors_positive_click_away_from_it():
+    from napari_iis.core.prompts import Click
+    from napari_iis.engines import EngineRequest
+    from napari_iis.engines.network.engine import with_prior_click
+
+    prior = np.zeros((40, 60), np.float32)
+    prior[10:30, 5:25] = 1  # the body
+    prior[17:23, 25:45] = 1  # a lobe the user rejects
+    image = np.zeros((3, 40, 60), np.float32)
+    on_lobe = EngineRequest(image=image, prompts=(Click((20.0, 40.0), False),), previous_mask=prior)
+    _, added = with_prior_click(on_lobe)
+    assert added.positive and added.position[1] < 25  # the positive click stays in the body
+    square = np.zeros((40, 40), np.float32)
+    square[10:30, 10:30] = 1
+    in_middle = EngineRequest(image=image[:, :, :40], prompts=(Click((19.5, 19.5), False),), previous_mask=square)
+    assert with_prior_click(in_middle) == in_middle.prompts  # "not here": no positive click is made up

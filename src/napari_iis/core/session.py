@@ -307,18 +307,19 @@ class InteractiveSession:
             )
         plane = planes.pop()
         in_plane = tuple(p.mapped(lambda c: np.asarray(c)[:, 1:]) for p in prompts if _plane_of(p) == plane)
+        positive = any(getattr(p, "positive", True) for p in in_plane)
         prior = previous.read(self._plane_slices(plane))[0]
-        if not prior.any():
+        if positive and not prior.any():
             prior = self._neighbour_prior(previous, plane)
         mask = self._run_engine(in_plane, SparseMask.from_dense(prior), plane)
-        if not any(getattr(p, "positive", True) for p in in_plane):
+        if not positive:
             mask = SparseMask.from_dense(mask.to_dense() & ~rejected_parts(prior, in_plane))
         return previous.with_plane(plane, mask)
 
     def _neighbour_prior(self, previous: SparseMask, plane: int) -> np.ndarray:
         """The object's mask on the nearest slice within ``NEIGHBOUR_PRIOR_SLICES`` of
-        ``plane``: a click just past where propagation stopped continues the object, as
-        propagation would have, instead of starting a new one."""
+        ``plane``: a positive click just past where propagation stopped continues the
+        object, as propagation would have, instead of starting a new one."""
         for distance in range(1, NEIGHBOUR_PRIOR_SLICES + 1):
             for neighbour in (plane - distance, plane + distance):
                 if 0 <= neighbour < self.shape[0]:
@@ -336,8 +337,8 @@ class InteractiveSession:
         if self.slice_mode:
             holding = [p for p in reversed(self.prompts) if _plane_of(p) is not None
                        and self._history.current.mask.read(self._plane_slices(_plane_of(p))).any()]
-            for prompt in sorted(holding, key=lambda p: not getattr(p, "positive", True)):
-                return _plane_of(prompt)
+            if holding:  # the latest positive one, else the latest
+                return _plane_of(min(holding, key=lambda p: not getattr(p, "positive", True)))
         return int(round(self.prompts[-1].coordinates()[-1][0]))
 
     def corrected_slices(self) -> dict[int, np.ndarray]:

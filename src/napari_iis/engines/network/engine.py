@@ -70,8 +70,9 @@ def with_prior_click(request: EngineRequest, prior_only: bool = False) -> tuple:
     """A prior without a positive prompt gets a positive click at its deepest point, the
     prompt the network was trained with, except a prior alone (propagation) for weights
     trained to take it that way (``prior_only``). The user's negative clicks overrule it:
-    the part of the prior within a negative click's depth is not the object, so a negative
-    click in the middle of a propagated slice clears it, one on a stray lobe only that lobe."""
+    the prior within a negative click's depth there is not the object, so the click goes
+    to the deepest point outside those disks (a negative click on a stray lobe keeps the
+    body), or is left out where only slivers half as deep are outside them."""
     prior = request.previous_mask > 0.5
     if any(getattr(p, "positive", False) for p in request.prompts) or not prior.any():
         return request.prompts
@@ -79,12 +80,14 @@ def with_prior_click(request: EngineRequest, prior_only: bool = False) -> tuple:
         return ()
     depth = ndimage.distance_transform_edt(prior)
     allowed = np.ones_like(prior)
-    for point in _negative_points(request.prompts, prior.shape):
+    negatives = _negative_points(request.prompts, prior.shape)
+    for point in negatives:
         radius = depth[point] + 1.0
         grid = np.ogrid[tuple(slice(0, n) for n in prior.shape)]
         allowed &= sum((g - c) ** 2 for g, c in zip(grid, point)) > radius**2
+    rejected_depth = max((depth[p] for p in negatives), default=0.0)
     depth = np.where(allowed, depth, 0.0)
-    if not depth.any():
+    if not depth.any() or depth.max() < 0.5 * rejected_depth:  # only slivers of it are left
         return request.prompts
     centre = np.unravel_index(int(np.argmax(depth)), depth.shape)
     return (*request.prompts, Click(tuple(float(c) for c in centre), True))
