@@ -131,6 +131,19 @@ def test_uncalibrated_tiff_has_unit_spacing_and_channels_are_refused(tmp_path):
         read_tiff(tmp_path / "two_channels.tif")
 
 
+def test_an_rgb_tiff_opens_as_an_rgb_image_with_its_pixel_size(tmp_path):
+    import tifffile
+
+    from napari_iis.napari_glue.io_hooks import get_tiff_reader
+
+    rgb = np.random.default_rng(1).integers(0, 255, (20, 30, 3)).astype(np.uint8)
+    path = tmp_path / "slide_mask_overview.tif"  # "mask" in the name: still an image, being RGB
+    tifffile.imwrite(path, rgb, imagej=True, resolution=(4.0, 4.0), metadata={"unit": "um"})
+    (data, meta, kind), = get_tiff_reader(str(path))(str(path))
+    assert kind == "image" and meta["rgb"] and np.array_equal(data, rgb)
+    assert meta["scale"] == pytest.approx((0.25, 0.25))
+
+
 def test_evaluate3d_reads_a_tiff_stack_with_its_spacing(data_dir, tmp_path):
     from napari_iis.core.evaluation3d import volume_cases
     from napari_iis.io.tiff import read_tiff, write_tiff
