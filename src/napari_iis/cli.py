@@ -167,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
                                  "(a 3D engine); corrections: 3D clicks, each correcting its slice with a 2D "
                                  "engine and propagating again with the corrected slices kept")
     evaluate3d.add_argument("--engine", default=None, choices=available_engines(),
-                            help=f"default: {DEFAULT_ENGINE} to propagate, {DEFAULT_VOLUME_ENGINE} for 3D clicks")
+                            help=f"default: {DEFAULT_ENGINE} to propagate and for corrections, {DEFAULT_VOLUME_ENGINE} for 3D clicks")
     evaluate3d.add_argument("--max-slice-clicks", type=int, default=5, help="propagate: clicks on the largest slice")
     evaluate3d.add_argument("--start", choices=["clicks", "truth"], default="clicks",
                             help="propagate: from those clicks, or from the true mask on the largest slice "
