@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import disk_image
-from napari_iis import InteractiveSession
+from napari_iis import Click, InteractiveSession
 from napari_iis.core.metrics import dice, iou
 from napari_iis.core.propagation import propagation_steps
 from napari_iis.engines import create_engine
@@ -33,6 +33,11 @@ def test_a_2d_engine_segments_the_clicked_slice_of_a_volume():
     with pytest.raises(ValueError, match="one slice at a time"):
         session.add_scribble([(12, 30, 35), (13, 31, 35)])  # a prompt across slices
     assert len(session.prompts) == 2
+    # clicks on two slices at once (the widget batches clicks made while it computes)
+    batched = session.add_prompts([Click((8.0, 30.0, 35.0)), Click((14.0, 30.0, 35.0))]).to_dense()
+    assert np.flatnonzero(batched.any(axis=(1, 2))).tolist() == [8, 10, 12, 14]
+    assert np.array_equal(batched[10], mask[10])
+    assert np.flatnonzero(session.undo().any(axis=(1, 2))).tolist() == [10, 12]  # one undo step
 
 
 def test_a_click_corrects_its_slice_of_a_propagated_object_and_propagation_keeps_it(data_dir):

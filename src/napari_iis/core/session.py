@@ -295,17 +295,21 @@ class InteractiveSession:
 
     def _predict(self, prompts: tuple[Prompt, ...], previous: SparseMask, new: tuple[Prompt, ...]) -> SparseMask:
         """The mask after the ``new`` prompts (the last of ``prompts``). In slice mode they
-        correct their own slice: its prompts and its slice of ``previous`` (say, a
-        propagated object) give its new mask, and the other slices are kept."""
+        correct their own slices, one after the other: a slice's prompts and its slice of
+        ``previous`` (say, a propagated object) give its new mask; other slices are kept."""
         if not self.slice_mode:
             return self._run_engine(prompts, previous, plane=None)
-        planes = {_plane_of(p) for p in new}
-        if len(planes) != 1 or None in planes:
+        planes = [_plane_of(p) for p in new]
+        if None in planes:
             raise ValueError(
-                f"engine {self.slice_engine.name!r} segments one slice at a time: put each prompt on one "
-                "slice and add the prompts of different slices one after the other"
+                f"engine {self.slice_engine.name!r} segments one slice at a time: put each prompt on one slice"
             )
-        plane = planes.pop()
+        mask = previous
+        for plane in dict.fromkeys(planes):
+            mask = self._correct_slice(prompts, mask, plane)
+        return mask
+
+    def _correct_slice(self, prompts: tuple[Prompt, ...], previous: SparseMask, plane: int) -> SparseMask:
         in_plane = tuple(p.mapped(lambda c: np.asarray(c)[:, 1:]) for p in prompts if _plane_of(p) == plane)
         positive = any(getattr(p, "positive", True) for p in in_plane)
         prior = previous.read(self._plane_slices(plane))[0]
