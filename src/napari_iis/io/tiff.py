@@ -76,6 +76,24 @@ def _in_micrometres(spacing: dict[str, tuple[float, str | None]], axes: str) -> 
     return tuple(spacing[a][0] if a in spacing else 1.0 for a in spatial), None
 
 
+def _axes(series) -> str:
+    """The series' axes without those of size 1; pages of unknown meaning (Q, I) are z."""
+    return "".join(a for a, n in zip(series.axes, series.shape) if n > 1).replace("Q", "Z").replace("I", "Z")
+
+
+def readable_axes(path: str | Path) -> str | None:
+    """The axes ``read_tiff`` would give, read from the header only, or None if it would
+    refuse the file (channels, time points) or cannot open it."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(str(path)) as tif:
+            axes = _axes(tif.series[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return axes if axes in SUPPORTED_AXES else None
+
+
 def read_tiff(path: str | Path) -> TiffStack:
     """The first series of a TIFF, its size-1 axes dropped; refuses channels and time
     points, which napari-iis does not segment (open those with napari's own reader)."""
@@ -84,7 +102,7 @@ def read_tiff(path: str | Path) -> TiffStack:
     with tifffile.TiffFile(str(path)) as tif:
         series = tif.series[0]
         kept = [i for i, n in enumerate(series.shape) if n > 1]
-        axes = "".join(series.axes[i] for i in kept).replace("Q", "Z").replace("I", "Z")
+        axes = _axes(series)
         if axes not in SUPPORTED_AXES:
             raise ValueError(
                 f"{path} has axes {series.axes} {series.shape}; napari-iis reads 2D images and z-stacks "

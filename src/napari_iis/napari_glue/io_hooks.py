@@ -10,7 +10,7 @@ import numpy as np
 
 from ..io.dicom import dicom_files, read_dicom_series
 from ..io.nifti import Volume, ct_window, is_nifti, read_nifti, write_nifti
-from ..io.tiff import SUPPORTED_AXES, is_tiff, read_tiff, write_tiff
+from ..io.tiff import is_tiff, read_tiff, readable_axes, write_tiff
 
 AFFINE_KEY = "nifti_affine"
 
@@ -25,13 +25,16 @@ def get_dicom_reader(path: str | list[str]) -> Callable[[str], list[tuple[Any, d
     """A folder of DICOM files, or one of its files (``*.dcm``): the whole series."""
     if isinstance(path, list):
         return None
-    folder = Path(path) if Path(path).is_dir() else Path(path).parent
-    return read_dicom_layers if dicom_files(folder) else None
+    return read_dicom_layers if dicom_files(_series_folder(path)) else None
 
 
 def read_dicom_layers(path: str) -> list[tuple[Any, dict, str]]:
-    folder = Path(path) if Path(path).is_dir() else Path(path).parent
+    folder = _series_folder(path)
     return _layers(read_dicom_series(folder), str(folder), folder.name, labels=False)
+
+
+def _series_folder(path: str) -> Path:
+    return Path(path) if Path(path).is_dir() else Path(path).parent
 
 
 def read_layers(path: str) -> list[tuple[Any, dict, str]]:
@@ -46,15 +49,7 @@ def get_tiff_reader(path: str | list[str]) -> Callable[[str], list[tuple[Any, di
     to napari's own reader."""
     if isinstance(path, list) or not is_tiff(path) or not Path(path).is_file():
         return None
-    import tifffile
-
-    try:
-        with tifffile.TiffFile(path) as tif:
-            series = tif.series[0]
-            axes = "".join(a for a, n in zip(series.axes, series.shape) if n > 1)
-    except (OSError, ValueError, IndexError):
-        return None
-    return read_tiff_layers if axes.replace("Q", "Z").replace("I", "Z") in SUPPORTED_AXES else None
+    return read_tiff_layers if readable_axes(path) else None
 
 
 def read_tiff_layers(path: str) -> list[tuple[Any, dict, str]]:
