@@ -344,6 +344,24 @@ def test_a_corrected_slice_is_kept_and_a_negative_click_ends_the_object(viewer_a
     assert np.array_equal(final[8], propagated[8]) and dice(truth[:12], final[:12]) > 0.8
 
 
+def test_a_correction_can_propagate_again_by_itself(viewer_and_widget, qtbot):
+    viewer, start = viewer_and_widget
+    volume, truth = disk_image(shape=(16, 60, 70), centre=(8, 30, 35), radius=7)
+    layer, widget = start(volume, engine="watershed")
+    widget.slices_check.setChecked(True)
+    widget.engine_combo.setCurrentText("watershed")
+    widget.repropagate_check.setChecked(True)
+    widget.start(layer)
+    wait_idle(qtbot, widget)
+    click_on_slice(viewer, layer, widget, qtbot, 8, (30, 35))
+    assert np.flatnonzero((widget.preview_layer.data > 0).any(axis=(1, 2))).tolist() == [8]  # P starts it
+    press(viewer, Qt.Key.Key_P)
+    wait_idle(qtbot, widget)
+    click_on_slice(viewer, layer, widget, qtbot, 12, (30, 35), modifier=Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, widget)
+    assert np.flatnonzero((widget.preview_layer.data > 0).any(axis=(1, 2))).tolist() == list(range(2, 12))
+
+
 def test_narrowed_contrast_limits_become_the_engines_window():
     from napari.layers import Image
 

@@ -91,6 +91,7 @@ class SegmentationWidget(QWidget):
         self.box_button = QPushButton("Box (B)")
         self.scribble_button = QPushButton("Scribble (S)")
         self.propagate_button = QPushButton("Propagate through slices (P)")
+        self.repropagate_check = QCheckBox("propagate again after each slice correction")
         self.cancel_button = QPushButton("Cancel")
         self.progress_bar = QProgressBar()
         self.progress_bar.setVisible(False)
@@ -131,6 +132,7 @@ class SegmentationWidget(QWidget):
         edit.addWidget(self.edit_button, 0, 2)
         layout.addLayout(edit)
         layout.addWidget(self.propagate_button)
+        layout.addWidget(self.repropagate_check)
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.cancel_button)
         layout.addWidget(self.status)
@@ -281,7 +283,7 @@ class SegmentationWidget(QWidget):
         if self.prompt_layer is not None:
             self.prompt_layer.add(np.asarray([position]))
             self.prompt_layer.features.loc[len(self.prompt_layer.data) - 1, "positive"] = positive
-        self.worker.submit("prompt", Click(tuple(position), positive))
+        self.add_prompt(Click(tuple(position), positive))
 
     def _on_shape_drawn(self, event: Any) -> None:
         if self._showing_shapes or self.shapes_layer is None or getattr(event, "action", "added") != "added":
@@ -294,8 +296,13 @@ class SegmentationWidget(QWidget):
         self.add_prompt(prompt)
 
     def add_prompt(self, prompt: Any) -> None:
-        """A box or scribble (or click) prompt, in the image's data coordinates."""
+        """A box or scribble (or click) prompt, in the image's data coordinates; with
+        *propagate again* ticked, a correction of a propagated object re-propagates it."""
+        shown = None if self._shown_mask is None else self._shown_mask.bbox()
+        propagated = shown is not None and self.grid is not None and self.grid.ndim == 3 and shown[1][0] > shown[0][0]
         self.worker.submit("prompt", prompt)
+        if propagated and self.repropagate_check.isChecked() and self.slices_check.isChecked():
+            self.propagate()
 
     def edit_label(self, label_id: int | None = None) -> None:
         """Refine an existing object of the target labels layer: its mask seeds the session."""
