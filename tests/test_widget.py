@@ -318,17 +318,25 @@ def test_propagation_from_a_slice_in_the_viewer(viewer_and_widget, qtbot, slice_
     assert dice(truth, np.asarray(viewer.layers[LABELS_LAYER_NAME].data) == 1) > 0.8
 
 
-def test_a_corrected_slice_is_kept_and_a_negative_click_ends_the_object(viewer_and_widget, qtbot):
+def propagated_ball(viewer_and_widget, qtbot, repropagate: bool = False):
+    """A ball segmented slice by slice (watershed): one click on slice 8, then P."""
     viewer, start = viewer_and_widget
     volume, truth = disk_image(shape=(16, 60, 70), centre=(8, 30, 35), radius=7)
     layer, widget = start(volume, engine="watershed")
     widget.slices_check.setChecked(True)
     widget.engine_combo.setCurrentText("watershed")
+    widget.repropagate_check.setChecked(repropagate)
     widget.start(layer)
     wait_idle(qtbot, widget)
     click_on_slice(viewer, layer, widget, qtbot, 8, (30, 35))
+    one_slice = widget.preview_layer.data > 0
     press(viewer, Qt.Key.Key_P)
     wait_idle(qtbot, widget)
+    return viewer, layer, widget, truth, one_slice
+
+
+def test_a_corrected_slice_is_kept_and_a_negative_click_ends_the_object(viewer_and_widget, qtbot):
+    viewer, layer, widget, truth, _ = propagated_ball(viewer_and_widget, qtbot)
     propagated = widget.preview_layer.data > 0
     assert np.flatnonzero(propagated.any(axis=(1, 2))).tolist() == list(range(2, 15))
     # "not here": a negative (Control) click on slice 12 clears that slice only ...
@@ -345,18 +353,8 @@ def test_a_corrected_slice_is_kept_and_a_negative_click_ends_the_object(viewer_a
 
 
 def test_a_correction_can_propagate_again_by_itself(viewer_and_widget, qtbot):
-    viewer, start = viewer_and_widget
-    volume, truth = disk_image(shape=(16, 60, 70), centre=(8, 30, 35), radius=7)
-    layer, widget = start(volume, engine="watershed")
-    widget.slices_check.setChecked(True)
-    widget.engine_combo.setCurrentText("watershed")
-    widget.repropagate_check.setChecked(True)
-    widget.start(layer)
-    wait_idle(qtbot, widget)
-    click_on_slice(viewer, layer, widget, qtbot, 8, (30, 35))
-    assert np.flatnonzero((widget.preview_layer.data > 0).any(axis=(1, 2))).tolist() == [8]  # P starts it
-    press(viewer, Qt.Key.Key_P)
-    wait_idle(qtbot, widget)
+    viewer, layer, widget, _, one_slice = propagated_ball(viewer_and_widget, qtbot, repropagate=True)
+    assert np.flatnonzero(one_slice.any(axis=(1, 2))).tolist() == [8]  # the first click waits for P
     click_on_slice(viewer, layer, widget, qtbot, 12, (30, 35), modifier=Qt.KeyboardModifier.ControlModifier)
     wait_idle(qtbot, widget)
     assert np.flatnonzero((widget.preview_layer.data > 0).any(axis=(1, 2))).tolist() == list(range(2, 12))
