@@ -23,6 +23,9 @@ from .propagation import PropagationSettings, PropagationStep, contrast, propaga
 SLICE_FIRST_WINDOWS = (48, 96, 192)
 MIN_FIRST_WINDOW_CONTRAST = 0.05
 FIRST_WINDOW_RING = 3
+# A positive click on an empty slice of a volume's object takes the object's mask from a
+# slice at most this far as its prior.
+NEIGHBOUR_PRIOR_SLICES = 2
 
 
 class InteractiveSession:
@@ -432,9 +435,6 @@ class InteractiveSession:
         logits = np.asarray(engine.predict(request), dtype=np.float32)
         self.last_window = window
         return SparseMask.from_patch(shape, window.start, paste_logits(logits, window))
-
-
-NEIGHBOUR_PRIOR_SLICES = 2
 
 
 def _clear_beyond(volume: np.ndarray, plane: int, direction: int, anchors: Mapping[int, np.ndarray]) -> None:

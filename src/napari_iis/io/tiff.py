@@ -70,8 +70,7 @@ def _imagej_spacing(tif) -> dict[str, tuple[float, str | None]]:
 
 def _in_micrometres(spacing: dict[str, tuple[float, str | None]], axes: str) -> tuple[tuple[float, ...], str | None]:
     spatial = [a for a in axes if a in "ZYX"]
-    named = [(value, _scale(unit)) for value, unit in spacing.values()]
-    if named and all(scale is not None for _, scale in named):
+    if spacing and all(_scale(unit) is not None for _, unit in spacing.values()):
         return tuple(spacing[a][0] * _scale(spacing[a][1]) if a in spacing else 1.0 for a in spatial), "µm"
     return tuple(spacing[a][0] if a in spacing else 1.0 for a in spatial), None
 

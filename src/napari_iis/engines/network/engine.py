@@ -81,9 +81,9 @@ def with_prior_click(request: EngineRequest, prior_only: bool = False) -> tuple:
     depth = ndimage.distance_transform_edt(prior)
     allowed = np.ones_like(prior)
     negatives = _negative_points(request.prompts, prior.shape)
+    grid = np.ogrid[tuple(slice(0, n) for n in prior.shape)]
     for point in negatives:
         radius = depth[point] + 1.0
-        grid = np.ogrid[tuple(slice(0, n) for n in prior.shape)]
         allowed &= sum((g - c) ** 2 for g, c in zip(grid, point)) > radius**2
     rejected_depth = max((depth[p] for p in negatives), default=0.0)
     depth = np.where(allowed, depth, 0.0)
