@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -87,3 +89,5 @@ def test_a_negative_click_moves_the_priors_positive_click_away_from_it():
     square[10:30, 10:30] = 1
     in_middle = EngineRequest(image=image[:, :, :40], prompts=(Click((19.5, 19.5), False),), previous_mask=square)
     assert with_prior_click(in_middle) == in_middle.prompts  # "not here": no positive click is made up
+    carried = dataclasses.replace(on_lobe, carried_prior=True)  # a propagated slice's mask
+    assert with_prior_click(carried) == carried.prompts  # the negative click stands alone against it

@@ -10,6 +10,7 @@ from napari_iis import Click, InteractiveSession
 from napari_iis.core.metrics import dice, iou
 from napari_iis.core.propagation import propagation_steps
 from napari_iis.engines import create_engine
+from napari_iis.engines.base import EngineCapabilities, EngineRequest
 
 
 def slice_engine():
@@ -112,6 +113,29 @@ def test_anchors_are_kept_and_cancelling_changes_nothing():
     assert np.array_equal(session.mask, start)
     full = session.propagate(plane=8, anchors={10: anchor})
     assert np.array_equal(full[10], anchor)
+
+
+class EchoEngine:
+    """Answers with its prior: propagation carries a slice's mask on as it is."""
+
+    name = "echo"
+    capabilities = EngineCapabilities(ndims=frozenset({2}))
+
+    def predict(self, request: EngineRequest) -> np.ndarray:
+        return np.where(request.previous_mask > 0.5, 1.0, -1.0).astype(np.float32)
+
+
+def test_propagating_again_carries_a_corrected_slice_on_past_where_the_old_slices_match():
+    grid = np.indices((60, 70))
+    wide, narrow = (((grid - [[[30]], [[35]]]) ** 2).sum(axis=0) <= r**2 for r in (12, 8))
+    volume = np.stack([wide if z < 12 else narrow for z in range(16)]).astype(np.float32) * 0.6 + 0.2
+    old = np.zeros(volume.shape, bool)
+    old[4:15] = wide  # propagated before the object narrowed at slice 12
+    session = InteractiveSession(volume, engine=EchoEngine())
+    session.set_initial_mask(old)
+    again = session.propagate(plane=8, anchors={12: narrow})  # the user corrected slice 12
+    assert np.array_equal(again[4:12], old[4:12])  # slice 9 matched its old mask: kept up to the correction
+    assert all(np.array_equal(again[z], narrow) for z in range(12, 16))  # carried on from the correction
 
 
 def test_propagation_needs_a_volume_and_a_start():
@@ -234,3 +258,22 @@ def test_negative_clicks_stop_a_propagation_that_ran_into_the_next_vertebra(data
     stopped = session.propagate()  # from the slice of the positive click, which stays as it was
     assert not stopped[beyond:].any() and np.array_equal(stopped[plane], leaked[plane])
     assert dice(vertebra, stopped) > dice(vertebra, leaked) + 0.1
+
+
+def test_a_negative_click_on_a_propagated_slice_past_the_nucleus_ends_it_there(data_dir):
+    from napari_iis.core.clicker import next_click
+    from napari_iis.io.tiff import read_tiff
+
+    folder = data_dir / "3d/synthetic_nuclei"
+    volume = read_tiff(folder / "stardist_synth_image.tif").data
+    truth = read_tiff(folder / "stardist_synth_labels.tif").data == 10  # slices 0-8
+    session = InteractiveSession(volume, engine="network", slice_mode=True)
+    session.add_click(next_click(truth, session.mask).position)
+    ran_on = session.propagate()
+    assert ran_on[11:].any()  # on into the nucleus above
+    click = next_click(truth, ran_on)  # the simulated user's: on slice 11, not at its part's middle
+    assert not click.positive and round(click.position[0]) == 11
+    corrected = session.add_click(click.position, positive=False)
+    assert not corrected[11].any()  # the carried mask is not made up again around the click
+    ended = session.propagate()
+    assert not ended[11:].any() and dice(truth, ended) > dice(truth, ran_on) + 0.05

@@ -123,8 +123,9 @@ def propagation_steps(
 ) -> Iterator[PropagationStep]:
     """Up from ``start_plane`` then down; each slice's prior is its neighbour's mask.
     ``previous`` gives the object's mask on a slice before this run (a re-propagation
-    after a correction): where the new mask matches it, the run stops in that direction,
-    and wherever a run stops the slices beyond are the caller's to keep.
+    after a correction): where the new mask matches it, the run stops in that direction.
+    Wherever a run stops (there, or where the object ends) the slices beyond are the
+    caller's to keep, up to the next anchor in that direction, from which it goes on.
 
     Consuming this changes nothing in the session, so stopping early cancels cleanly.
     """
@@ -144,6 +145,9 @@ def propagation_steps(
         while 0 <= plane < session.shape[0]:
             if plane in anchors:
                 mask, anchored = np.asarray(anchors[plane], bool), True
+                if not mask.any():
+                    yield PropagationStep(plane, mask, anchored)
+                    break  # the user ended the object on this slice
             else:
                 mask, anchored = session.predict_slice(plane, prior), False
                 if settings.intensity_margin is not None:
@@ -154,15 +158,23 @@ def propagation_steps(
                     or contrast(session, plane, mask, settings.ring_width) * np.sign(reference)
                     < settings.min_contrast_ratio * abs(reference)
                 ):
-                    break
+                    plane = _next_anchor(anchors, plane, direction)
+                    continue
             unchanged = not anchored and previous is not None and _matches(previous(plane), mask, settings.converged_iou)
             yield PropagationStep(plane, mask, anchored)
-            if unchanged:
-                break  # as before from here on
-            if anchored and not mask.any():
-                break  # the user ended the object on this slice
+            if unchanged:  # as before up to the next corrected slice, which carries on from itself
+                plane = _next_anchor(anchors, plane, direction)
+                continue
             prior = mask
             plane += direction
+
+
+def _next_anchor(anchors: Mapping[int, np.ndarray], plane: int, direction: int) -> int:
+    """The nearest corrected slice beyond ``plane`` in ``direction`` (-1 where none is):
+    a slice a user corrected changes the slices propagated through it, so a run that
+    stopped before it picks up again there."""
+    beyond = [z for z in anchors if (z - plane) * direction > 0]
+    return min(beyond, key=lambda z: abs(z - plane)) if beyond else -1
 
 
 # A negative click this deep in a part of a slice's mask, relative to the part's deepest

@@ -431,6 +431,7 @@ class InteractiveSession:
             prompts=tuple(p.mapped(window.to_crop) for p in prompts),
             previous_mask=previous_crop,
             spacing=(window.working_spacing,) * ndim,
+            carried_prior=plane is not None,
         )
         logits = np.asarray(engine.predict(request), dtype=np.float32)
         self.last_window = window

@@ -55,6 +55,9 @@ class EngineRequest:
     prompts: tuple[Prompt, ...]
     previous_mask: np.ndarray
     spacing: tuple[float, ...] = field(default=())
+    # The previous mask was carried to this slice of a volume from another slice (by
+    # propagation), not drawn by prompts here: a negative prompt may say it is wrong whole.
+    carried_prior: bool = False
 
     @property
     def spatial_shape(self) -> tuple[int, ...]:

@@ -70,17 +70,21 @@ def with_prior_click(request: EngineRequest, prior_only: bool = False) -> tuple:
     """A prior without a positive prompt gets a positive click at its deepest point, the
     prompt the network was trained with, except a prior alone (propagation) for weights
     trained to take it that way (``prior_only``). The user's negative clicks overrule it:
-    the prior within a negative click's depth there is not the object, so the click goes
-    to the deepest point outside those disks (a negative click on a stray lobe keeps the
-    body), or is left out where only slivers half as deep are outside them."""
+    on a slice's mask carried there by propagation they get no positive click beside them
+    (that mask is a guess they contradict); elsewhere the prior within a negative click's
+    depth there is not the object, so the click goes to the deepest point outside those
+    disks (a negative click on a stray lobe keeps the body), or is left out where only
+    slivers half as deep are outside them."""
     prior = request.previous_mask > 0.5
     if any(getattr(p, "positive", False) for p in request.prompts) or not prior.any():
         return request.prompts
     if prior_only and not request.prompts:
         return ()
+    negatives = _negative_points(request.prompts, prior.shape)
+    if negatives and request.carried_prior:
+        return request.prompts
     depth = ndimage.distance_transform_edt(prior)
     allowed = np.ones_like(prior)
-    negatives = _negative_points(request.prompts, prior.shape)
     grid = np.ogrid[tuple(slice(0, n) for n in prior.shape)]
     for point in negatives:
         radius = depth[point] + 1.0
