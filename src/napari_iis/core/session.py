@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..engines import Engine, EngineRequest, resolve_engine
-from .crop import CropPolicy, CropWindow, paste_logits, plan_window, resample, touches_inner_edge
+from .crop import CropPolicy, CropWindow, magnify_mask, paste_logits, plan_window, resample, touches_inner_edge
 from .history import History, ObjectState
 from .image import ChannelAxis, ImageSource
 from .mask import SparseMask
@@ -425,7 +425,10 @@ class InteractiveSession:
         image = resample(crop, window.target_shape, order=1)
         previous_window = previous.read(window.slices)[
             tuple(slice(s.start - a, None, s.step) for s, a in zip(strided, window.start))]
-        previous_crop = resample(previous_window.astype(np.float32), window.target_shape, order=1)
+        if self.ndim == 2:  # a 2D image's mask; slices and volumes keep the plain resampling
+            previous_crop = magnify_mask(previous_window, window.target_shape)
+        else:
+            previous_crop = resample(previous_window.astype(np.float32), window.target_shape, order=1)
         request = EngineRequest(
             image=image,
             prompts=tuple(p.mapped(window.to_crop) for p in prompts),
