@@ -2,12 +2,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from napari_iis.core.crop import resample
+from napari_iis.core.crop import magnify_mask, resample
 
 
 def test_a_magnified_mask_is_rounded_not_a_staircase():
-    from napari_iis.core.crop import magnify_mask
-
     grid = np.indices((12, 12))
     disk = ((grid - 5.5) ** 2).sum(axis=0) <= 5**2
     smooth, plain = magnify_mask(disk, (96, 96)) > 0.5, resample(disk.astype(np.float32), (96, 96)) > 0.5
