@@ -59,8 +59,8 @@ def _smoothed(session: InteractiveSession, plane: int, region: tuple[slice, ...]
 
 @dataclass(frozen=True)
 class IntensityRange:
-    """The (smoothed) intensities of the object on the start slice: its 1st–99th
-    percentiles widened by ``margin`` robust deviations, and its median."""
+    """The (smoothed) intensities of the object's interior on the start slice: their
+    1st–99th percentiles widened by ``margin`` robust deviations, and their median."""
 
     low: float
     high: float
@@ -72,6 +72,13 @@ class IntensityRange:
         spread = max(1.4826 * float(np.median(np.abs(values - median))), 0.01)
         low, high = (float(v) for v in np.percentile(values, [1, 99]))
         return cls(low - margin * spread, high + margin * spread, median)
+
+
+def _interior(mask: np.ndarray, min_area: int = 20) -> np.ndarray:
+    """``mask`` less its outermost pixels, whose smoothed intensities are half its
+    neighbours'; the whole mask where too little of it would be left."""
+    eroded = ndimage.binary_erosion(mask)
+    return eroded if np.count_nonzero(eroded) >= min_area else mask
 
 
 def _object_values(session: InteractiveSession, plane: int, mask: np.ndarray, region: tuple[slice, ...]) -> np.ndarray:
@@ -138,7 +145,8 @@ def propagation_steps(
     reference = contrast(session, start_plane, start, settings.ring_width)
     if settings.intensity_margin is not None:
         start_range = IntensityRange.of(
-            _object_values(session, start_plane, start, _bounding_region(start, 2)), settings.intensity_margin)
+            _object_values(session, start_plane, _interior(start), _bounding_region(start, 2)),
+            settings.intensity_margin)
     for direction in (1, -1):
         prior = start
         plane = start_plane + direction
