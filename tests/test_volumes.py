@@ -42,29 +42,32 @@ def test_a_2d_engine_segments_the_clicked_slice_of_a_volume():
 
 
 def test_a_click_corrects_its_slice_of_a_propagated_object_and_propagation_keeps_it(data_dir):
-    from napari_iis.core.clicker import next_click
-    from napari_iis.io.tiff import read_tiff
+    from scipy import ndimage
 
-    folder = data_dir / "3d/synthetic_spheres"
-    volume = read_tiff(folder / "1135_mini_image.tif").data
-    labels = read_tiff(folder / "1135_mini_labels.tif").data
+    from napari_iis.core.clicker import next_click
+    from napari_iis.io.nifti import read_nifti
+
+    ct = read_nifti(data_dir / "3d/ct_abdomen/abdomen3mm_image.nii.gz")
+    labels = np.asarray(read_nifti(data_dir / "3d/ct_abdomen/abdomen3mm_labels.nii.gz").data)
     ids, sizes = np.unique(labels[labels > 0], return_counts=True)
-    truth = labels == ids[np.argmax(sizes)]
+    truth = labels == ids[np.argmax(sizes)]  # the liver
     plane = int(np.argmax(truth.sum(axis=(1, 2))))
-    session = InteractiveSession(volume, engine=slice_engine())
-    session.add_click((plane, *np.argwhere(truth[plane]).mean(axis=0).round()))
+    depth = ndimage.distance_transform_edt(truth[plane])
+    session = InteractiveSession(ct.data, spacing=ct.spacing, engine="network", slice_mode=True,
+                                 intensity_window=(-160, 240))
+    session.add_click((plane, *np.unravel_index(np.argmax(depth), depth.shape)))
     propagated = session.propagate()
     errors = [np.count_nonzero(propagated[z] != truth[z]) if z != plane else 0 for z in range(len(truth))]
     worst = int(np.argmax(errors))
     click = next_click(truth[worst], propagated[worst])
     corrected = session.add_click((worst, *click.position), click.positive)
-    assert iou(truth[worst], corrected[worst]) > iou(truth[worst], propagated[worst])
+    assert iou(truth[worst], corrected[worst]) > iou(truth[worst], propagated[worst]) + 0.1
     others = [z for z in range(len(truth)) if z != worst]
     assert np.array_equal(corrected[others], propagated[others])  # one slice changed, nothing else lost
     assert set(session.corrected_slices()) == {plane, worst}
     again = session.propagate()  # from the corrected slice, the first slice kept as it was
     assert np.array_equal(again[worst], corrected[worst]) and np.array_equal(again[plane], corrected[plane])
-    assert dice(truth, again) > 0.75
+    assert dice(truth, again) > dice(truth, propagated) + 0.03
     assert np.array_equal(session.undo(), corrected)
 
 
@@ -166,21 +169,23 @@ def test_propagation_is_not_evaluated_with_a_3d_only_engine(tmp_path):
         evaluate_volumes(tmp_path, "network3d", "propagate")
 
 
-def _propagated_from_its_largest_true_slice(data_dir, organ_id: int, engine: str, margin: float | None = 1.0):
-    """An organ of the 3 mm abdomen CT propagated from its largest true slice."""
+def _propagated_from_its_largest_true_slice(data_dir, data_set: str, key: str, engine: str,
+                                           margin: float | None = 1.0):
+    """Object ``key`` of a 3D set propagated from its largest true slice (CT: soft-tissue window)."""
     from napari_iis.core.evaluation3d import volume_cases
     from napari_iis.core.propagation import PropagationSettings
 
-    case = next(volume_cases(data_dir / "3d/ct_abdomen"))
-    organ = case.objects[f"abdomen3mm#{organ_id}"]
-    plane = int(np.argmax(organ.sum(axis=(1, 2))))
+    case = next(c for c in volume_cases(data_dir / "3d" / data_set) if key in c.objects)
+    truth = case.objects[key]
+    plane = int(np.argmax(truth.sum(axis=(1, 2))))
+    window = (-160, 240) if data_set == "ct_abdomen" else None
     session = InteractiveSession(case.image, spacing=case.spacing, engine=engine, slice_mode=True,
-                                 intensity_window=(-160, 240))
-    volume = np.zeros_like(organ)
-    volume[plane] = organ[plane]
-    for step in propagation_steps(session, plane, organ[plane], settings=PropagationSettings(intensity_margin=margin)):
+                                 intensity_window=window)
+    volume = np.zeros_like(truth)
+    volume[plane] = truth[plane]
+    for step in propagation_steps(session, plane, truth[plane], settings=PropagationSettings(intensity_margin=margin)):
         volume[step.plane] = step.mask
-    return organ, volume
+    return truth, volume
 
 
 def test_propagation_does_not_creep_into_tissue_of_another_intensity(data_dir):
@@ -188,7 +193,7 @@ def test_propagation_does_not_creep_into_tissue_of_another_intensity(data_dir):
     # into the tissue around it (so did the step-6,000 2D network's; the shipped one's much less)
     scores, sizes = {}, {}
     for engine, margin in (("watershed", None), ("watershed", 1.0), ("network", 1.0)):
-        liver, volume = _propagated_from_its_largest_true_slice(data_dir, 5, engine, margin)
+        liver, volume = _propagated_from_its_largest_true_slice(data_dir, "ct_abdomen", "abdomen3mm#5", engine, margin)
         scores[engine, margin], sizes[engine, margin] = dice(liver, volume), int(volume.sum())
     assert sizes["watershed", None] > 2 * liver.sum() and sizes["watershed", 1.0] < 0.8 * sizes["watershed", None]
     assert scores["watershed", 1.0] > 0.65 and scores["watershed", 1.0] > scores["watershed", None] + 0.1
@@ -198,7 +203,7 @@ def test_propagation_does_not_creep_into_tissue_of_another_intensity(data_dir):
 def test_the_intensity_range_is_the_start_slices_interior_without_its_blurred_edge(data_dir):
     # the spleen: with its edge pixels (smoothed half into the tissue around it) in the
     # range, the network's mask kept a ring of that tissue on every slice (Dice 0.817, 1.41 x)
-    spleen, volume = _propagated_from_its_largest_true_slice(data_dir, 1, "network")
+    spleen, volume = _propagated_from_its_largest_true_slice(data_dir, "ct_abdomen", "abdomen3mm#1", "network")
     assert dice(spleen, volume) > 0.84 and volume.sum() < 1.35 * spleen.sum()  # measured 0.856, 1.27 x
 
 
@@ -237,7 +242,7 @@ def test_a_first_click_deep_inside_a_large_uniform_object_is_not_taken_for_a_dot
 
 def test_a_negative_click_in_the_middle_of_a_part_rejects_that_part_only():
     from napari_iis.core.prompts import Click
-    from napari_iis.core.propagation import rejected_parts
+    from napari_iis.core.propagation import rejected_parts, without_rejected_parts
 
     prior = np.zeros((40, 60), bool)
     prior[5:25, 5:25] = True  # one part
@@ -245,6 +250,14 @@ def test_a_negative_click_in_the_middle_of_a_part_rejects_that_part_only():
     assert np.array_equal(rejected_parts(prior, [Click((20.0, 45.0), False)]), prior & (np.arange(60) >= 30))
     assert not rejected_parts(prior, [Click((15.0, 6.0), False)]).any()  # at an edge: the engine trims
     assert not rejected_parts(prior, [Click((20.0, 45.0), False), Click((15.0, 15.0), True)])[:, :30].any()
+
+    first_part = prior & (np.arange(60) < 30)
+    grown = prior.copy()
+    grown[10:30, 55:58] = True  # the engine's answer grew past the rejected part
+    assert np.array_equal(without_rejected_parts(grown, prior, [Click((20.0, 45.0), False)]), first_part)
+    speck = first_part.copy()
+    speck[20, 40:42] = True  # a click near the second part's edge left 2 of its 400 pixels
+    assert np.array_equal(without_rejected_parts(speck, prior, [Click((12.0, 40.0), False)]), first_part)
 
 
 def test_negative_clicks_stop_a_propagation_that_ran_into_the_next_vertebra(data_dir):
@@ -282,9 +295,10 @@ def test_a_negative_click_on_a_propagated_slice_past_the_nucleus_ends_it_there(d
     session.add_click(next_click(truth, session.mask).position)
     ran_on = session.propagate()
     assert ran_on[11:].any()  # on into the nucleus above
-    click = next_click(truth, ran_on)  # the simulated user's: on slice 11, not at its part's middle
-    assert not click.positive and round(click.position[0]) == 11
+    click = next_click(truth, ran_on)  # the simulated user's: past the nucleus, not at its part's middle
+    past = round(click.position[0])
+    assert not click.positive and past > 8
     corrected = session.add_click(click.position, positive=False)
-    assert not corrected[11].any()  # the carried mask is not made up again around the click
+    assert not corrected[past].any()  # the carried mask is not made up again around the click
     ended = session.propagate()
-    assert not ended[11:].any() and dice(truth, ended) > dice(truth, ran_on) + 0.05
+    assert not ended[past:].any() and dice(truth, ended) > dice(truth, ran_on) + 0.05

@@ -188,6 +188,9 @@ def _next_anchor(anchors: Mapping[int, np.ndarray], plane: int, direction: int) 
 # A negative click this deep in a part of a slice's mask, relative to the part's deepest
 # point, rejects the part whole (tried 0.5 and never on the held-out CT: docs/benchmarks.md).
 REJECT_DEPTH = 0.8
+# A part of a slice's mask that negative clicks leave less than this fraction of is gone
+# whole: what is left of it is a speck, not the object.
+REMNANT = 0.1
 
 
 def rejected_parts(prior: np.ndarray, prompts: Sequence[Prompt]) -> np.ndarray:
@@ -209,3 +212,21 @@ def rejected_parts(prior: np.ndarray, prompts: Sequence[Prompt]) -> np.ndarray:
         if depth[point] >= REJECT_DEPTH * depth[part].max():
             rejected |= part
     return rejected
+
+
+def without_rejected_parts(mask: np.ndarray, prior: np.ndarray, prompts: Sequence[Prompt]) -> np.ndarray:
+    """``mask``, an engine's answer to negative clicks on a slice whose mask was
+    ``prior``, less the parts of ``prior`` the clicks rejected: those clicked near their
+    middle (``rejected_parts``) and those it kept less than ``REMNANT`` of; and less
+    what it grew beyond them that no longer touches the rest of ``prior``."""
+    parts, count = ndimage.label(prior, structure=np.ones((3,) * prior.ndim))
+    kept_area = ndimage.sum(mask, parts, np.arange(1, count + 1))
+    part_area = ndimage.sum(prior, parts, np.arange(1, count + 1))
+    all_but_removed = np.flatnonzero(np.asarray(kept_area) < REMNANT * np.asarray(part_area)) + 1
+    rejected = rejected_parts(prior, prompts) | np.isin(parts, all_but_removed)
+    if not rejected.any():
+        return mask
+    left = mask & ~rejected
+    pieces, found = ndimage.label(left, structure=np.ones((3,) * left.ndim))
+    touching = np.unique(pieces[left & prior])
+    return np.isin(pieces, touching[touching > 0]) if found else left

@@ -14,7 +14,7 @@ from .history import History, ObjectState
 from .image import ChannelAxis, ImageSource
 from .mask import SparseMask
 from .prompts import Box, Click, Prompt, Scribble, prompt_coordinates
-from .propagation import PropagationSettings, PropagationStep, contrast, propagation_steps, rejected_parts
+from .propagation import PropagationSettings, PropagationStep, contrast, propagation_steps, without_rejected_parts
 
 
 # First windows tried, smallest first, for a first prompt on a slice of a volume; one is
@@ -320,7 +320,7 @@ class InteractiveSession:
             prior = self._neighbour_prior(previous, plane)
         mask = self._run_engine(in_plane, SparseMask.from_dense(prior), plane)
         if not positive:
-            mask = SparseMask.from_dense(mask.to_dense() & ~rejected_parts(prior, in_plane))
+            mask = SparseMask.from_dense(without_rejected_parts(mask.to_dense(), prior, in_plane))
         return previous.with_plane(plane, mask)
 
     def _neighbour_prior(self, previous: SparseMask, plane: int) -> np.ndarray:
