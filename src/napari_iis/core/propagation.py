@@ -18,8 +18,9 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class PropagationSettings:
-    """When the object has ended: too small, too unlike the slice before, or no longer
-    standing out from its surroundings as it did on the start slice."""
+    """When the object has ended: too small, too unlike the slice before, no longer
+    standing out from its surroundings as it did on the start slice, or (with an
+    ``intensity_margin``) its interior's median intensity outside the start slice's range."""
 
     min_area: int = 10
     min_area_ratio: float = 0.05  # of the start slice's area
@@ -73,6 +74,9 @@ class IntensityRange:
         low, high = (float(v) for v in np.percentile(values, [1, 99]))
         return cls(low - margin * spread, high + margin * spread, median)
 
+    def holds(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
 
 def _interior(mask: np.ndarray, min_area: int = 20) -> np.ndarray:
     """``mask`` less its outermost pixels, whose smoothed intensities are half its
@@ -83,6 +87,11 @@ def _interior(mask: np.ndarray, min_area: int = 20) -> np.ndarray:
 
 def _object_values(session: InteractiveSession, plane: int, mask: np.ndarray, region: tuple[slice, ...]) -> np.ndarray:
     return _smoothed(session, plane, region)[mask[region]]
+
+
+def interior_values(session: InteractiveSession, plane: int, mask: np.ndarray) -> np.ndarray:
+    """The smoothed intensities of ``mask``'s interior on slice ``plane``."""
+    return _object_values(session, plane, _interior(mask), _bounding_region(mask, 2))
 
 
 def keep_intensity(
@@ -107,6 +116,16 @@ def keep_intensity(
     kept = np.zeros_like(mask)
     kept[region] = np.isin(parts, touching[touching > 0]) if count else inside
     return kept
+
+
+def left_range(
+    session: InteractiveSession, plane: int, mask: np.ndarray, prior_plane: int, prior: np.ndarray,
+    start: IntensityRange,
+) -> bool:
+    """Whether the median intensity of ``mask``'s interior lies outside the object's range
+    on the start slice: the mask has moved onto something else (a nucleus onto a brighter
+    one stacked on it)."""
+    return not start.holds(float(np.median(interior_values(session, plane, mask))))
 
 
 def _matches(before: np.ndarray, after: np.ndarray, threshold: float) -> bool:
@@ -143,10 +162,9 @@ def propagation_steps(
         raise ValueError(f"slice {start_plane} has no mask to propagate: segment the object there first")
     smallest = max(settings.min_area, settings.min_area_ratio * start_area)
     reference = contrast(session, start_plane, start, settings.ring_width)
+    start_range = None
     if settings.intensity_margin is not None:
-        start_range = IntensityRange.of(
-            _object_values(session, start_plane, _interior(start), _bounding_region(start, 2)),
-            settings.intensity_margin)
+        start_range = IntensityRange.of(interior_values(session, start_plane, start), settings.intensity_margin)
     for direction in (1, -1):
         prior = start
         plane = start_plane + direction
@@ -158,13 +176,14 @@ def propagation_steps(
                     break  # the user ended the object on this slice
             else:
                 mask, anchored = session.predict_slice(plane, prior), False
-                if settings.intensity_margin is not None:
+                if start_range is not None:
                     mask = keep_intensity(session, plane, mask, plane - direction, prior, start_range)
                 if (
                     np.count_nonzero(mask) < smallest
                     or iou(prior, mask) < settings.min_consistency
                     or contrast(session, plane, mask, settings.ring_width) * np.sign(reference)
                     < settings.min_contrast_ratio * abs(reference)
+                    or start_range is not None and left_range(session, plane, mask, plane - direction, prior, start_range)
                 ):
                     plane = _next_anchor(anchors, plane, direction)
                     continue
