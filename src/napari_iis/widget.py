@@ -392,8 +392,7 @@ class SegmentationWidget(QWidget):
         if report.session_ready:
             self.status.setText("ready: click on an object")
         elif not report.errors:
-            area = 0 if report.mask is None else report.mask.area
-            text = f"current object: {area} pixels, {len(report.prompts)} prompts"
+            text = f"current object: {_extent_text(report.mask)}, {len(report.prompts)} prompts"
             planes = sorted({int(round(c[0])) for p in report.prompts for c in p.coordinates()})
             if self.slices_check.isChecked() and self.grid is not None and self.grid.ndim == 3 and len(planes) > 1:
                 text += f"; slices {', '.join(map(str, planes))} stay as corrected when you propagate"
@@ -430,3 +429,14 @@ class SegmentationWidget(QWidget):
         self._close_loading()
         self.worker.close()
         super().closeEvent(event)
+
+
+def _extent_text(mask: SparseMask | None) -> str:
+    """The object's size, and on a volume the slices it spans (where a propagation ended)."""
+    if mask is None or mask.area == 0:
+        return "empty"
+    if mask.data.ndim != 3:
+        return f"{mask.area} pixels"
+    planes = np.flatnonzero(mask.data.any(axis=(1, 2))) + mask.offset[0]
+    span = f"slice {planes[0]}" if len(planes) == 1 else f"slices {planes[0]}–{planes[-1]}"
+    return f"{mask.area} voxels on {span}"
