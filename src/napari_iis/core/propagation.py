@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 class PropagationSettings:
     """When the object has ended: too small, too unlike the slice before, no longer
     standing out from its surroundings as it did on the start slice, or (with an
-    ``intensity_margin``) its interior's median intensity outside the start slice's range."""
+    ``intensity_margin``) moved onto something else: its interior's median intensity
+    outside the start slice's range and ``min_jump`` of that range's width or more away
+    from the slice before's."""
 
     min_area: int = 10
     min_area_ratio: float = 0.05  # of the start slice's area
@@ -28,6 +30,7 @@ class PropagationSettings:
     min_contrast_ratio: float = 0.4  # inside-versus-ring contrast, of the start slice's
     ring_width: int = 3
     intensity_margin: float | None = 1.0  # robust deviations around the start slice's range; None: off
+    min_jump: float = 0.25
     # re-propagating an object: a slice whose new mask matches its old one this well
     # (IoU) ends the re-run in that direction, and the old slices beyond are kept
     converged_iou: float = 0.95
@@ -118,14 +121,20 @@ def keep_intensity(
     return kept
 
 
-def left_range(
+def jumped_out_of_range(
     session: InteractiveSession, plane: int, mask: np.ndarray, prior_plane: int, prior: np.ndarray,
-    start: IntensityRange,
+    start: IntensityRange, min_jump: float,
 ) -> bool:
-    """Whether the median intensity of ``mask``'s interior lies outside the object's range
-    on the start slice: the mask has moved onto something else (a nucleus onto a brighter
-    one stacked on it)."""
-    return not start.holds(float(np.median(interior_values(session, plane, mask))))
+    """Whether ``mask`` has moved onto something else (a nucleus onto a brighter one
+    stacked on it): the median intensity of its interior lies outside the object's range
+    on the start slice, and ``min_jump`` of the range's width or more from the median of
+    ``prior``'s interior on the slice before. A slow drift along the object (depth
+    attenuation, a bias field, contrast fading along a vessel) does not end it."""
+    median = float(np.median(interior_values(session, plane, mask)))
+    if start.holds(median):
+        return False
+    before = float(np.median(interior_values(session, prior_plane, prior)))
+    return abs(median - before) >= min_jump * (start.high - start.low)
 
 
 def _matches(before: np.ndarray, after: np.ndarray, threshold: float) -> bool:
@@ -183,7 +192,8 @@ def propagation_steps(
                     or iou(prior, mask) < settings.min_consistency
                     or contrast(session, plane, mask, settings.ring_width) * np.sign(reference)
                     < settings.min_contrast_ratio * abs(reference)
-                    or start_range is not None and left_range(session, plane, mask, plane - direction, prior, start_range)
+                    or start_range is not None
+                    and jumped_out_of_range(session, plane, mask, plane - direction, prior, start_range, settings.min_jump)
                 ):
                     plane = _next_anchor(anchors, plane, direction)
                     continue
