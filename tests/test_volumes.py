@@ -322,3 +322,33 @@ def test_a_negative_click_on_a_propagated_slice_past_the_nucleus_ends_it_there(d
     assert not corrected[past].any()  # the carried mask is not made up again around the click
     ended = session.propagate()
     assert not ended[past:].any() and dice(truth, ended) > dice(truth, ran_on) + 0.05
+
+
+def test_the_network_clicks_and_the_watershed_propagates_a_fluorescent_nucleus(data_dir, tmp_path):
+    # nucleus 138 of the synthetic stack sits in a column of nuclei of its brightness: the
+    # network, trusting its prior, carried the mask through all 31 slices; the watershed
+    # follows the nucleus's edges and lets its tip go
+    import json
+
+    from napari_iis.cli import main
+    from napari_iis.io.tiff import read_tiff
+
+    folder = data_dir / "3d/synthetic_nuclei"
+    volume = read_tiff(folder / "stardist_synth_image.tif").data
+    truth = read_tiff(folder / "stardist_synth_labels.tif").data == 138
+    plane = int(np.argmax(truth.sum(axis=(1, 2))))
+    runs = {}
+    for carrier in (None, "watershed"):
+        session = InteractiveSession(volume, engine="network", slice_mode=True, propagation_engine=carrier)
+        session.add_click((plane, *np.argwhere(truth[plane]).mean(axis=0).round()))
+        runs[carrier] = session.mask[plane], session.propagate()
+    assert np.array_equal(runs[None][0], runs["watershed"][0])  # the click's slice: the network's either way
+    assert dice(truth, runs["watershed"][1]) > dice(truth, runs[None][1]) + 0.3  # measured 0.761 against 0.293
+    with pytest.raises(ValueError, match="does not segment 2D slices"):
+        InteractiveSession(volume, engine="network", slice_mode=True, propagation_engine="network3d")
+
+    out = tmp_path / "corrections.json"
+    assert main(["evaluate3d", str(folder), "--mode", "corrections", "--max-objects", "1", "--max-clicks", "2",
+                 "--propagation-engine", "watershed", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["propagation_engine"] == "watershed"
+    assert main(["plot", str(out), "--out", str(tmp_path / "corrections.png")]) == 0

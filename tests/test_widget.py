@@ -381,3 +381,24 @@ def test_the_engine_suggested_for_a_volume_follows_the_slice_by_slice_tick(viewe
     assert widget.engine_combo.currentText() == "network"  # slices and propagation
     widget.slices_check.setChecked(False)
     assert widget.engine_combo.currentText() == "watershed"
+
+
+def test_a_volume_clicked_with_the_network_and_propagated_with_the_watershed(viewer_and_widget, qtbot, data_dir):
+    # the fluorescent nucleus of tests/test_volumes.py that the network carries through a
+    # column of nuclei: "propagate with" watershed follows its edges
+    from napari_iis.io.tiff import read_tiff
+
+    viewer, start = viewer_and_widget
+    folder = data_dir / "3d/synthetic_nuclei"
+    truth = read_tiff(folder / "stardist_synth_labels.tif").data == 138
+    layer, widget = start(read_tiff(folder / "stardist_synth_image.tif").data)
+    widget.slices_check.setChecked(True)
+    assert widget.engine_combo.currentText() == "network"
+    widget.propagation_combo.setCurrentText("watershed")
+    widget.start(layer)
+    wait_idle(qtbot, widget)
+    plane = int(np.argmax(truth.sum(axis=(1, 2))))
+    click_on_slice(viewer, layer, widget, qtbot, plane, tuple(np.argwhere(truth[plane]).mean(axis=0).round()))
+    press(viewer, Qt.Key.Key_P)
+    wait_idle(qtbot, widget)
+    assert dice(truth, widget.preview_layer.data > 0) > 0.7

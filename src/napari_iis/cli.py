@@ -66,6 +66,7 @@ def _run_evaluate3d(args: argparse.Namespace) -> int:
         max_slice_clicks=args.max_slice_clicks,
         max_clicks=args.max_clicks, min_voxels=args.min_voxels, max_objects=args.max_objects,
         intensity_window=tuple(args.window) if args.window else None, split_file=args.split, start=args.start,
+        propagation_engine=args.propagation_engine,
         progress=lambda items: tqdm(items, desc=f"evaluate3d {Path(args.dataset).name}", unit="object"),
     )
     return _print_report(report, args.json)
@@ -168,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
                                  "engine and propagating again with the corrected slices kept")
     evaluate3d.add_argument("--engine", default=None, choices=available_engines(),
                             help=f"default: {DEFAULT_ENGINE} to propagate and for corrections, {DEFAULT_VOLUME_ENGINE} for 3D clicks")
+    evaluate3d.add_argument("--propagation-engine", default=None, choices=available_engines(),
+                            help="propagate, corrections: the 2D engine that carries the object from slice to slice "
+                                 "(default: --engine)")
     evaluate3d.add_argument("--max-slice-clicks", type=int, default=5, help="propagate: clicks on the largest slice")
     evaluate3d.add_argument("--start", choices=["clicks", "truth"], default="clicks",
                             help="propagate: from those clicks, or from the true mask on the largest slice "

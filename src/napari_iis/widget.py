@@ -23,7 +23,7 @@ from qtpy.QtWidgets import (
 
 from .core.mask import SparseMask
 from .core.session import InteractiveSession
-from .engines import DEFAULT_ENGINE, Engine, available_engines, create_engine, default_engine
+from .engines import DEFAULT_ENGINE, Engine, available_engines, create_engine, default_engine, slice_engines
 from .napari_glue.interaction import SHORTCUTS, bind_keys, install_click_callback
 from .napari_glue.layers import (
     ImageGrid,
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     import napari
 
 NEW_LABELS = "(new labels layer)"
+SAME_ENGINE = "(default)"
 LABELS_LAYER_NAME = "iis labels"
 
 
@@ -78,6 +79,12 @@ class SegmentationWidget(QWidget):
         self.engine_combo = QComboBox()
         self.engine_combo.addItems(list(available_engines()))
         self.engine_combo.setCurrentText(DEFAULT_ENGINE)
+        self.propagation_combo = QComboBox()
+        self.propagation_combo.addItems([SAME_ENGINE, *slice_engines()])
+        self.propagation_combo.setToolTip(
+            "the 2D engine that carries a volume's object from slice to slice when you propagate "
+            "(default: the one that segments slices); on fluorescence stacks the watershed follows "
+            "nuclei's edges better (docs/user_guide.md)")
         self.overwrite_check = QCheckBox("overwrite other objects")
         self.slices_check = QCheckBox("volumes: segment slice by slice (then propagate)")
         self.channels_check = QCheckBox("the image's first axis holds channels (C, …)")
@@ -106,6 +113,7 @@ class SegmentationWidget(QWidget):
         form.addRow("image", self.image_combo)
         form.addRow("labels", self.labels_combo)
         form.addRow("engine", self.engine_combo)
+        form.addRow("propagate with", self.propagation_combo)
         buttons = QGridLayout()
         buttons.addWidget(self.commit_button, 0, 0)
         buttons.addWidget(self.discard_button, 0, 1)
@@ -238,7 +246,8 @@ class SegmentationWidget(QWidget):
         window = chosen_window(image_layer)
         self.worker.submit("open", lambda: InteractiveSession(
             data, channel_axis=grid.channel_axis, spacing=spacing, engine=self._engine(engine_name),
-            slice_mode=slice_mode, intensity_window=window, slice_engine=self._slice_engine(engine_name, grid.ndim)))
+            slice_mode=slice_mode, intensity_window=window, slice_engine=self._slice_engine(engine_name, grid.ndim),
+            propagation_engine=self._propagation_engine(grid.ndim)))
 
     def _engine(self, name: str) -> Engine:
         """Engines are created once per widget, in the worker thread."""
@@ -251,6 +260,10 @@ class SegmentationWidget(QWidget):
         if ndim != 3 or 2 in self._engine(name).capabilities.ndims:
             return None
         return self._engine(default_engine(2))
+
+    def _propagation_engine(self, ndim: int) -> Engine | None:
+        name = self.propagation_combo.currentText()
+        return None if ndim != 3 or name == SAME_ENGINE else self._engine(name)
 
     def _remove_own_layers(self) -> None:
         for layer in (self.prompt_layer, self.preview_layer, self.shapes_layer):
@@ -392,7 +405,8 @@ class SegmentationWidget(QWidget):
         if report.session_ready:
             self.status.setText("ready: click on an object")
         elif not report.errors:
-            text = f"current object: {_extent_text(report.mask)}, {len(report.prompts)} prompts"
+            count = len(report.prompts)
+            text = f"current object: {_extent_text(report.mask)}, {count} prompt{'' if count == 1 else 's'}"
             planes = sorted({int(round(c[0])) for p in report.prompts for c in p.coordinates()})
             if self.slices_check.isChecked() and self.grid is not None and self.grid.ndim == 3 and len(planes) > 1:
                 text += f"; slices {', '.join(map(str, planes))} stay as corrected when you propagate"

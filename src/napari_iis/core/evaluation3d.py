@@ -55,6 +55,7 @@ class Report3D:
     objects: list[ObjectResult3D] = field(default_factory=list)
     start: Start = "clicks"
     max_clicks: int = 10  # clicks, corrections: 3D clicks per object
+    propagation_engine: str | None = None  # propagate, corrections: where not the engine itself
 
     def summary(self) -> dict[str, float | int]:
         if not self.objects:
@@ -86,11 +87,13 @@ class Report3D:
         rule = "|" + "|".join("---" for _ in summary) + "|"
         row = "| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in summary.values()) + " |"
         mode = f"{self.mode} from {self.start}" if self.mode == "propagate" else self.mode
-        return f"{self.dataset}, engine {self.engine}, mode {mode}\n{header}\n{rule}\n{row}"
+        carried = f", propagated by {self.propagation_engine}" if self.propagation_engine else ""
+        return f"{self.dataset}, engine {self.engine}{carried}, mode {mode}\n{header}\n{rule}\n{row}"
 
     def to_json(self, path: Path) -> None:
-        payload = {"dataset": self.dataset, "engine": self.engine, "mode": self.mode, "start": self.start,
-                   "max_clicks": self.max_clicks, "summary": self.summary(), "objects": [asdict(o) for o in self.objects]}
+        payload = {"dataset": self.dataset, "engine": self.engine, "propagation_engine": self.propagation_engine,
+                   "mode": self.mode, "start": self.start, "max_clicks": self.max_clicks, "summary": self.summary(),
+                   "objects": [asdict(o) for o in self.objects]}
         Path(path).write_text(json.dumps(payload, indent=1))
 
 
@@ -197,11 +200,13 @@ def evaluate_volumes(
     intensity_window: tuple[float, float] | None = None,
     split_file: Path | None = None,
     start: Start = "clicks",
+    propagation_engine: str | Engine | None = None,
     progress: Callable[[Iterable[Any]], Iterable[Any]] = lambda items: items,
 ) -> Report3D:
     """``intensity_window``: e.g. a CT window in HU; default, each volume's percentiles.
     ``split_file`` lists the volume names (``<name>_image.*``) to evaluate; default, all.
     ``start`` (propagate): from the simulated clicks on the largest slice, or its true mask.
+    ``propagation_engine`` carries the object from slice to slice (default: ``engine``).
     ``progress`` wraps the (volume, object name) pairs, e.g. ``tqdm``."""
     by_slice = mode != "clicks"
     engine = resolve_engine(engine, 2 if by_slice else 3)
@@ -209,7 +214,11 @@ def evaluate_volumes(
         raise ValueError(f"engine {engine.name!r} segments in 3D only: use --mode clicks, or a 2D engine to propagate")
     if mode != "propagate" and start != "clicks":
         raise ValueError(f"a start of {start!r} is for --mode propagate; 3D clicks start from an empty mask")
-    report = Report3D(Path(dataset).name, engine.name, mode, start=start, max_clicks=max_clicks)
+    if propagation_engine is not None and not by_slice:
+        raise ValueError("a propagation engine is for --mode propagate or corrections; 3D clicks do not propagate")
+    carrier = None if propagation_engine is None else resolve_engine(propagation_engine, 2)
+    report = Report3D(Path(dataset).name, engine.name, mode, start=start, max_clicks=max_clicks,
+                      propagation_engine=None if carrier is None else carrier.name)
     cases = list(volume_cases(dataset, min_voxels))
     if split_file is not None:
         names = read_names(split_file)
@@ -223,7 +232,7 @@ def evaluate_volumes(
         if case is not session_case:
             session, session_case = InteractiveSession(
                 case.image, spacing=case.spacing, engine=engine, slice_mode=True if by_slice else None,
-                intensity_window=intensity_window), case
+                intensity_window=intensity_window, propagation_engine=carrier), case
         if mode == "clicks" and session.slice_mode:
             raise ValueError(f"engine {engine.name!r} segments 2D slices only: use --mode propagate")
         truth = case.objects[name]

@@ -37,7 +37,10 @@ def miou_curve(report: dict) -> np.ndarray:
 
 def _method(report: dict) -> str:
     """The engine, and for slice corrections the workflow."""
-    return f"{report['engine']} + propagation" if report.get("mode") == "corrections" else report["engine"]
+    if report.get("mode") != "corrections":
+        return report["engine"]
+    carrier = report.get("propagation_engine")
+    return f"{report['engine']} + {carrier + ' ' if carrier else ''}propagation"
 
 
 def plot_reports(paths: Sequence[Path], out: Path, title: str | None = None) -> Path:

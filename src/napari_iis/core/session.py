@@ -46,7 +46,8 @@ class InteractiveSession:
     On a volume, ``slice_mode=True`` makes prompts segment their own slice only (the
     default for engines that work in 2D only); ``propagate()`` then carries the object on.
     Single slices are segmented by ``slice_engine``: by default ``engine`` itself when it
-    works in 2D, otherwise the default 2D engine.
+    works in 2D, otherwise the default 2D engine; propagation carries the object from slice
+    to slice with ``propagation_engine`` (any 2D engine; by default the slice engine).
     Every prompt method returns the updated mask of the current object. Bad input raises
     ``ValueError`` and leaves the session unchanged.
     """
@@ -62,6 +63,7 @@ class InteractiveSession:
         slice_mode: bool | None = None,
         intensity_window: Sequence[float] | None = None,
         slice_engine: str | Engine | None = None,
+        propagation_engine: str | Engine | None = None,
     ) -> None:
         self.image = ImageSource(image, channel_axis=channel_axis, spacing=spacing, intensity_window=intensity_window)
         self.engine: Engine = resolve_engine(engine, self.image.ndim)
@@ -78,6 +80,8 @@ class InteractiveSession:
             raise ValueError("slice_mode needs a volume (z, y, x)")
         self._slice_engine_choice = slice_engine
         self._slice_engine: Engine | None = None
+        self._propagation_engine = None if propagation_engine is None else _slice_capable(
+            resolve_engine(propagation_engine, 2), "propagation_engine")
         self._slice_mode = bool(slice_mode) if slice_mode is not None else 3 not in self.engine.capabilities.ndims
         self.last_window: CropWindow | None = None
         self._history = History(self._blank_state())
@@ -290,11 +294,14 @@ class InteractiveSession:
             if self._slice_engine_choice is None and 2 in self.engine.capabilities.ndims:
                 engine = self.engine
             else:
-                engine = resolve_engine(self._slice_engine_choice, 2)
-            if 2 not in engine.capabilities.ndims:
-                raise ValueError(f"slice_engine {engine.name!r} does not segment 2D slices; choose another")
+                engine = _slice_capable(resolve_engine(self._slice_engine_choice, 2), "slice_engine")
             self._slice_engine = engine
         return self._slice_engine
+
+    @property
+    def propagation_engine(self) -> Engine:
+        """The engine that carries the object from slice to slice in ``propagate``."""
+        return self._propagation_engine or self.slice_engine
 
     def _predict(self, prompts: tuple[Prompt, ...], previous: SparseMask, new: tuple[Prompt, ...]) -> SparseMask:
         """The mask after the ``new`` prompts (the last of ``prompts``). In slice mode they
@@ -356,7 +363,8 @@ class InteractiveSession:
         return {plane: self._history.current.mask.read(self._plane_slices(plane))[0] for plane in planes}
 
     def predict_slice(self, plane: int, prior: np.ndarray, prompts: Sequence[Prompt] = ()) -> np.ndarray:
-        """Segment slice ``plane`` of a volume from a 2D ``prior`` mask (and 2D prompts).
+        """Segment slice ``plane`` of a volume from a 2D ``prior`` mask (and 2D prompts)
+        with the propagation engine.
 
         The building block of propagation: the history is untouched.
         """
@@ -364,7 +372,8 @@ class InteractiveSession:
             raise ValueError("predict_slice needs a volume (z, y, x)")
         if not 0 <= plane < self.shape[0]:
             raise ValueError(f"slice {plane} is outside the volume's {self.shape[0]} slices")
-        mask = self._run_engine(tuple(prompts), SparseMask.from_dense(np.asarray(prior, bool)), plane)
+        mask = self._run_engine(tuple(prompts), SparseMask.from_dense(np.asarray(prior, bool)), plane,
+                                self.propagation_engine)
         return mask.to_dense()
 
     def _plane_slices(self, plane: int) -> tuple[slice, ...]:
@@ -374,10 +383,13 @@ class InteractiveSession:
         """The shape of what is segmented: the image, or (``plane``) one slice of the volume."""
         return self.shape if plane is None else self.shape[1:]
 
-    def _run_engine(self, prompts: tuple[Prompt, ...], previous: SparseMask, plane: int | None) -> SparseMask:
-        """Crop, predict and paste back, in the volume or (``plane``) in one of its slices;
-        a first prediction is redone in its own mask's window where the engine asks for it."""
-        engine = self.engine if plane is None else self.slice_engine
+    def _run_engine(self, prompts: tuple[Prompt, ...], previous: SparseMask, plane: int | None,
+                    engine: Engine | None = None) -> SparseMask:
+        """Crop, predict and paste back, in the volume or (``plane``) in one of its slices,
+        with ``engine`` (by default the session's for the volume, or its slice engine); a
+        first prediction is redone in its own mask's window where the engine asks for it."""
+        if engine is None:
+            engine = self.engine if plane is None else self.slice_engine
         policy = self._crop_policy_for(engine, in_slice=plane is not None)
         if previous.bbox() is not None:
             return self._predict_window(engine, policy, prompts, previous, plane)
@@ -447,6 +459,12 @@ def _clear_beyond(volume: np.ndarray, plane: int, direction: int, anchors: Mappi
     while 0 <= z < volume.shape[0] and z not in anchors:
         volume[z] = False
         z += direction
+
+
+def _slice_capable(engine: Engine, role: str) -> Engine:
+    if 2 not in engine.capabilities.ndims:
+        raise ValueError(f"{role} {engine.name!r} does not segment 2D slices; choose another")
+    return engine
 
 
 def _plane_of(prompt: Prompt) -> int | None:

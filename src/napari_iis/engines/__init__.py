@@ -35,6 +35,7 @@ if packaged_weights().is_file():
     _WEIGHTED_FACTORIES["network_coarse"] = partial(_network_engine, refine=False)
 if packaged_weights(WEIGHTS_3D).is_file():
     _WEIGHTED_FACTORIES["network3d"] = _network_engine_3d
+_VOLUME_ONLY = frozenset({"network3d"})
 
 DEFAULT_ENGINE = "network" if "network" in _WEIGHTED_FACTORIES else "watershed"
 """The engine for 2D images."""
@@ -50,6 +51,11 @@ def default_engine(ndim: int) -> str:
 
 def available_engines() -> tuple[str, ...]:
     return tuple(_FACTORIES) + tuple(_WEIGHTED_FACTORIES)
+
+
+def slice_engines() -> tuple[str, ...]:
+    """The engines that segment 2D images and single slices of a volume."""
+    return tuple(name for name in available_engines() if name not in _VOLUME_ONLY)
 
 
 def create_engine(name: str = DEFAULT_ENGINE, weights: Path | None = None) -> Engine:
@@ -85,4 +91,5 @@ __all__ = [
     "create_engine",
     "default_engine",
     "resolve_engine",
+    "slice_engines",
 ]
