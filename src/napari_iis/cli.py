@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .engines import DEFAULT_ENGINE, DEFAULT_VOLUME_ENGINE, available_engines, create_engine, default_engine
+from .engines import DEFAULT_ENGINE, DEFAULT_VOLUME_ENGINE, available_engines, create_engine, default_engine, slice_engines
 from .training.data import SLICED_SETS, TRAIN_SETS
 
 
@@ -169,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
                                  "engine and propagating again with the corrected slices kept")
     evaluate3d.add_argument("--engine", default=None, choices=available_engines(),
                             help=f"default: {DEFAULT_ENGINE} to propagate and for corrections, {DEFAULT_VOLUME_ENGINE} for 3D clicks")
-    evaluate3d.add_argument("--propagation-engine", default=None, choices=available_engines(),
+    evaluate3d.add_argument("--propagation-engine", default=None, choices=slice_engines(),
                             help="propagate, corrections: the 2D engine that carries the object from slice to slice "
                                  "(default: --engine)")
     evaluate3d.add_argument("--max-slice-clicks", type=int, default=5, help="propagate: clicks on the largest slice")

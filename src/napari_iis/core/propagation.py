@@ -30,7 +30,7 @@ class PropagationSettings:
     min_contrast_ratio: float = 0.4  # inside-versus-ring contrast, of the start slice's
     ring_width: int = 3
     intensity_margin: float | None = 1.0  # robust deviations around the start slice's range; None: off
-    min_jump: float = 0.25
+    min_jump: float = 0.25  # of the start range's width: a jump out of it ends the object, a drift does not
     # re-propagating an object: a slice whose new mask matches its old one this well
     # (IoU) ends the re-run in that direction, and the old slices beyond are kept
     converged_iou: float = 0.95
