@@ -41,3 +41,5 @@ first = slices.add_click((plane, *centre))
 print(f"one click on slice {plane}: slice Dice {dice(target[plane], first[plane]):.3f}")
 propagated = slices.propagate(progress=lambda steps: tqdm(steps, desc="propagate", unit="slice"))
 print(f"propagated through {propagated.any(axis=(1, 2)).sum()} slices: 3D Dice {dice(target, propagated):.3f}")
+for end in slices.propagation_ends:
+    print(f"  not carried to slice {end.plane}: {end.reason}")

@@ -171,9 +171,10 @@ def test_propagation_is_not_evaluated_with_a_3d_only_engine(tmp_path):
 
 def _propagated_from_its_largest_true_slice(data_dir, data_set: str, key: str, engine: str,
                                            margin: float | None = 1.0, min_jump: float = 0.25,
-                                           ramp: float = 0.0):
+                                           ramp: float = 0.0, ends: list | None = None):
     """Object ``key`` of a 3D set propagated from its largest true slice (CT: soft-tissue
-    window), the image plus ``ramp`` × (-1 at the first slice … +1 at the last)."""
+    window), the image plus ``ramp`` × (-1 at the first slice … +1 at the last); ``ends``
+    collects where it ended."""
     from napari_iis.core.evaluation3d import volume_cases
     from napari_iis.core.propagation import PropagationSettings
 
@@ -186,7 +187,8 @@ def _propagated_from_its_largest_true_slice(data_dir, data_set: str, key: str, e
     volume = np.zeros_like(truth)
     volume[plane] = truth[plane]
     settings = PropagationSettings(intensity_margin=margin, min_jump=min_jump)
-    for step in propagation_steps(session, plane, truth[plane], settings=settings):
+    on_end = None if ends is None else ends.append
+    for step in propagation_steps(session, plane, truth[plane], settings=settings, on_end=on_end):
         volume[step.plane] = step.mask
     return truth, volume
 
@@ -213,8 +215,11 @@ def test_the_intensity_range_is_the_start_slices_interior_without_its_blurred_ed
 def test_propagation_stops_where_the_mask_has_moved_onto_a_brighter_object(data_dir):
     # a synthetic nucleus whose last slices touch a brighter one: the mask went on into it
     # (Dice 0.208); now a slice whose interior's median jumps out of the start slice's range ends it
-    nucleus, volume = _propagated_from_its_largest_true_slice(data_dir, "synthetic_nuclei", "stardist_synth#151", "network")
+    ends = []
+    nucleus, volume = _propagated_from_its_largest_true_slice(data_dir, "synthetic_nuclei", "stardist_synth#151",
+                                                              "network", ends=ends)
     assert dice(nucleus, volume) > 0.7  # measured 0.766
+    assert "the intensity jumped out of the object's range" in [end.reason for end in ends]
 
 
 def test_propagation_carries_an_organ_through_a_slow_drift_of_intensity(data_dir):
@@ -322,6 +327,7 @@ def test_a_negative_click_on_a_propagated_slice_past_the_nucleus_ends_it_there(d
     assert not corrected[past].any()  # the carried mask is not made up again around the click
     ended = session.propagate()
     assert not ended[past:].any() and dice(truth, ended) > dice(truth, ran_on) + 0.05
+    assert (past, "you emptied that slice") in [(end.plane, end.reason) for end in session.propagation_ends]
 
 
 def test_the_network_clicks_and_the_watershed_propagates_a_fluorescent_nucleus(data_dir, tmp_path):

@@ -339,7 +339,8 @@ def test_a_corrected_slice_is_kept_and_a_negative_click_ends_the_object(viewer_a
     viewer, layer, widget, truth, _ = propagated_ball(viewer_and_widget, qtbot)
     propagated = widget.preview_layer.data > 0
     assert np.flatnonzero(propagated.any(axis=(1, 2))).tolist() == list(range(2, 15))
-    assert f"{propagated.sum()} voxels on slices 2–14" in widget.status.text()  # where it ended
+    assert f"{propagated.sum()} voxels on slices 2–14" in widget.status.text()  # where it ended, and why
+    assert "not carried to slice 15: the mask vanished" in widget.status.text()
     # "not here": a negative (Control) click on slice 12 clears that slice only ...
     click_on_slice(viewer, layer, widget, qtbot, 12, (30, 35), modifier=Qt.KeyboardModifier.ControlModifier)
     corrected = widget.preview_layer.data > 0
@@ -350,6 +351,7 @@ def test_a_corrected_slice_is_kept_and_a_negative_click_ends_the_object(viewer_a
     wait_idle(qtbot, widget)
     final = widget.preview_layer.data > 0
     assert np.flatnonzero(final.any(axis=(1, 2))).tolist() == list(range(2, 12))
+    assert "not carried to slice 12: you emptied that slice" in widget.status.text()
     assert np.array_equal(final[8], propagated[8]) and dice(truth[:12], final[:12]) > 0.8
 
 

@@ -410,6 +410,8 @@ class SegmentationWidget(QWidget):
             planes = sorted({int(round(c[0])) for p in report.prompts for c in p.coordinates()})
             if self.slices_check.isChecked() and self.grid is not None and self.grid.ndim == 3 and len(planes) > 1:
                 text += f"; slices {', '.join(map(str, planes))} stay as corrected when you propagate"
+            for end in report.propagation_ends:
+                text += f"; not carried to slice {end.plane}: {end.reason}"
             self.status.setText(text)
 
     def _target_labels(self) -> Labels:

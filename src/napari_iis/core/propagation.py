@@ -148,6 +148,33 @@ class PropagationStep:
     anchored: bool  # a slice the user corrected, kept as it is
 
 
+@dataclass(frozen=True)
+class PropagationEnd:
+    """Where a propagation run ended inside the volume: the first slice it did not carry
+    the object to, and why."""
+
+    plane: int
+    reason: str
+
+
+def _end_reason(
+    session: InteractiveSession, plane: int, mask: np.ndarray, prior_plane: int, prior: np.ndarray,
+    smallest: float, reference: float, start_range: IntensityRange | None, settings: PropagationSettings,
+) -> str | None:
+    """Why the object ends on slice ``plane`` with this ``mask``, or None where it goes on."""
+    if np.count_nonzero(mask) < smallest:
+        return "the mask vanished"
+    if iou(prior, mask) < settings.min_consistency:
+        return "the mask no longer matched the slice before"
+    standing_out = contrast(session, plane, mask, settings.ring_width) * np.sign(reference)
+    if standing_out < settings.min_contrast_ratio * abs(reference):
+        return "the object no longer stood out from its surroundings"
+    if start_range is not None and jumped_out_of_range(session, plane, mask, prior_plane, prior, start_range,
+                                                       settings.min_jump):
+        return "the intensity jumped out of the object's range"
+    return None
+
+
 def propagation_steps(
     session: InteractiveSession,
     start_plane: int,
@@ -155,12 +182,14 @@ def propagation_steps(
     anchors: Mapping[int, np.ndarray] | None = None,
     settings: PropagationSettings = PropagationSettings(),
     previous: Callable[[int], np.ndarray] | None = None,
+    on_end: Callable[[PropagationEnd], None] | None = None,
 ) -> Iterator[PropagationStep]:
     """Up from ``start_plane`` then down; each slice's prior is its neighbour's mask.
     ``previous`` gives the object's mask on a slice before this run (a re-propagation
     after a correction): where the new mask matches it, the run stops in that direction.
     Wherever a run stops (there, or where the object ends) the slices beyond are the
     caller's to keep, up to the next anchor in that direction, from which it goes on.
+    ``on_end`` hears where the object ended inside the volume, and why.
 
     Consuming this changes nothing in the session, so stopping early cancels cleanly.
     """
@@ -182,20 +211,19 @@ def propagation_steps(
                 mask, anchored = np.asarray(anchors[plane], bool), True
                 if not mask.any():
                     yield PropagationStep(plane, mask, anchored)
-                    break  # the user ended the object on this slice
+                    if on_end is not None:
+                        on_end(PropagationEnd(plane, "you emptied that slice"))
+                    break
             else:
                 mask, anchored = session.predict_slice(plane, prior), False
                 if start_range is not None:
                     mask = keep_intensity(session, plane, mask, plane - direction, prior, start_range)
-                if (
-                    np.count_nonzero(mask) < smallest
-                    or iou(prior, mask) < settings.min_consistency
-                    or contrast(session, plane, mask, settings.ring_width) * np.sign(reference)
-                    < settings.min_contrast_ratio * abs(reference)
-                    or start_range is not None
-                    and jumped_out_of_range(session, plane, mask, plane - direction, prior, start_range, settings.min_jump)
-                ):
-                    plane = _next_anchor(anchors, plane, direction)
+                reason = _end_reason(session, plane, mask, plane - direction, prior, smallest, reference,
+                                     start_range, settings)
+                if reason is not None:
+                    ended, plane = plane, _next_anchor(anchors, plane, direction)
+                    if plane < 0 and on_end is not None:
+                        on_end(PropagationEnd(ended, reason))
                     continue
             unchanged = not anchored and previous is not None and _matches(previous(plane), mask, settings.converged_iou)
             yield PropagationStep(plane, mask, anchored)

@@ -14,7 +14,14 @@ from .history import History, ObjectState
 from .image import ChannelAxis, ImageSource
 from .mask import SparseMask
 from .prompts import Box, Click, Prompt, Scribble, prompt_coordinates
-from .propagation import PropagationSettings, PropagationStep, contrast, propagation_steps, without_rejected_parts
+from .propagation import (
+    PropagationEnd,
+    PropagationSettings,
+    PropagationStep,
+    contrast,
+    propagation_steps,
+    without_rejected_parts,
+)
 
 
 # First windows tried, smallest first, for a first prompt on a slice of a volume; one is
@@ -84,6 +91,7 @@ class InteractiveSession:
             resolve_engine(propagation_engine, 2), "propagation_engine")
         self._slice_mode = bool(slice_mode) if slice_mode is not None else 3 not in self.engine.capabilities.ndims
         self.last_window: CropWindow | None = None
+        self.propagation_ends: tuple[PropagationEnd, ...] = ()  # where the last propagate() ended, and why
         self._history = History(self._blank_state())
 
     # -- state -------------------------------------------------------------------------
@@ -195,7 +203,8 @@ class InteractiveSession:
         the run stops (a slice that matches its old mask, or the object's end as the run
         sees it), so a correction changes the slices near it; after a 3D engine the
         propagated object replaces its mask. The 3D result becomes the current mask in
-        one undoable step; ``progress`` may wrap the steps (e.g. ``tqdm``).
+        one undoable step; ``progress`` may wrap the steps (e.g. ``tqdm``). ``propagation_ends``
+        then says where the object ended inside the volume, and why.
         """
         if self.ndim != 3:
             raise ValueError("propagation needs a volume (z, y, x)")
@@ -214,10 +223,12 @@ class InteractiveSession:
             volume[anchor] = mask
             if not np.any(mask):  # the object ends here: nothing of it lies beyond
                 _clear_beyond(volume, anchor, int(np.sign(anchor - plane)), anchors)
+        ends: list[PropagationEnd] = []
         steps = propagation_steps(self, plane, start, anchors, settings or PropagationSettings(),
-                                  previous=lambda z: volume[z])
+                                  previous=lambda z: volume[z], on_end=ends.append)
         for step in progress(steps) if progress is not None else steps:
             volume[step.plane] = step.mask
+        self.propagation_ends = tuple(ends)
         self._history.push(ObjectState(state.prompts, SparseMask.from_dense(volume), state.initial_mask))
         return self.mask
 

@@ -19,6 +19,7 @@ from qtpy.QtCore import QObject, Signal
 
 from ..core.mask import SparseMask
 from ..core.prompts import Prompt
+from ..core.propagation import PropagationEnd
 from ..core.session import InteractiveSession
 
 OperationKind = Literal["open", "prompt", "undo", "redo", "reset", "commit", "initial_mask", "propagate"]
@@ -43,6 +44,7 @@ class WorkerReport:
     committed: list[np.ndarray] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     session_ready: bool = False
+    propagation_ends: tuple[PropagationEnd, ...] = ()  # of a propagation in this batch
 
 
 SessionFactory = Callable[[], InteractiveSession]
@@ -159,7 +161,8 @@ class SessionWorker(QObject):
                 yield step
 
         try:
-            self._guarded(report, lambda: session.propagate(anchors=anchors, progress=watched))
+            if self._guarded(report, lambda: session.propagate(anchors=anchors, progress=watched)) is not None:
+                report.propagation_ends = session.propagation_ends
         except PropagationCancelled:
             report.errors.append("propagation cancelled: the object is as it was")
         self.progressed.emit(depth, depth)
