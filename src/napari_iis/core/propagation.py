@@ -243,7 +243,7 @@ def _next_anchor(anchors: Mapping[int, np.ndarray], plane: int, direction: int) 
 
 
 # A negative click this deep in a part of a slice's mask, relative to the part's deepest
-# point, rejects the part whole (tried 0.5 and never on the held-out CT: docs/benchmarks.md).
+# point, rejects the part whole (tried 0.5 and never on the held-out CT: docs/experiments.md).
 REJECT_DEPTH = 0.8
 # A part of a slice's mask that negative clicks leave less than this fraction of is gone
 # whole: what is left of it is a speck, not the object.

@@ -293,7 +293,7 @@ class InteractiveSession:
         if self._given_crop_policy is not None:
             return self._given_crop_policy
         # An object on a volume's slice (an organ, a cell) is mostly small against the
-        # slice, and 384 px is the whole slice of a coarse scan (docs/benchmarks.md).
+        # slice, and 384 px is the whole slice of a coarse scan (docs/experiments.md).
         search = SLICE_FIRST_WINDOWS if in_slice else ()
         return CropPolicy(expansion=engine.capabilities.crop_expansion, min_size=engine.capabilities.min_window,
                           first_window_search=search)

@@ -162,7 +162,7 @@ class NetworkEngine3D(_TorchEngine):
 
     name = "network3d"
     # inside the 1.2-2.2 × the object it trained on (1.4 lost Dice at 3-5 clicks on CT), and
-    # magnified to its 48³ training crops where smaller (docs/benchmarks.md)
+    # magnified to its 48³ training crops where smaller (docs/experiments.md)
     capabilities = EngineCapabilities(ndims=frozenset({3}), input_size_3d=64, crop_expansion=1.8,
                                       min_window=16, magnify_3d_to=48)
 
