@@ -114,11 +114,16 @@ def keep_intensity(
     now = _smoothed(session, plane, region)
     near = (now >= start.low + drift) & (now <= start.high + drift)
     inside = ndimage.binary_fill_holes(mask[region] & (prior[region] | near))
-    parts, count = ndimage.label(inside)
-    touching = np.unique(parts[inside & prior[region]])
     kept = np.zeros_like(mask)
-    kept[region] = np.isin(parts, touching[touching > 0]) if count else inside
+    kept[region] = _parts_touching(inside, prior[region])
     return kept
+
+
+def _parts_touching(mask: np.ndarray, reference: np.ndarray, structure: np.ndarray | None = None) -> np.ndarray:
+    """The connected parts of ``mask`` (by ``structure``, default: faces) that overlap ``reference``."""
+    parts, count = ndimage.label(mask, structure=structure)
+    touching = np.unique(parts[mask & reference])
+    return np.isin(parts, touching[touching > 0]) if count else mask
 
 
 def jumped_out_of_range(
@@ -283,7 +288,4 @@ def without_rejected_parts(mask: np.ndarray, prior: np.ndarray, prompts: Sequenc
     rejected = rejected_parts(prior, prompts) | np.isin(parts, all_but_removed)
     if not rejected.any():
         return mask
-    left = mask & ~rejected
-    pieces, found = ndimage.label(left, structure=np.ones((3,) * left.ndim))
-    touching = np.unique(pieces[left & prior])
-    return np.isin(pieces, touching[touching > 0]) if found else left
+    return _parts_touching(mask & ~rejected, prior, structure=np.ones((3,) * mask.ndim))
