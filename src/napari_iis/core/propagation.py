@@ -255,16 +255,21 @@ REJECT_DEPTH = 0.8
 REMNANT = 0.1
 
 
-def rejected_parts(prior: np.ndarray, prompts: Sequence[Prompt]) -> np.ndarray:
+def _labelled_parts(prior: np.ndarray) -> tuple[np.ndarray, int]:
+    return ndimage.label(prior, structure=np.ones((3,) * prior.ndim))
+
+
+def rejected_parts(prior: np.ndarray, prompts: Sequence[Prompt], parts: np.ndarray | None = None) -> np.ndarray:
     """The parts of a slice's ``prior`` that negative clicks reject whole: a click near
     the middle of a part (``REJECT_DEPTH`` of its greatest depth) says the object is not
     there, as on a slice where propagation ran into a neighbour; one nearer its edge trims
-    it, which is the engine's to do."""
+    it, which is the engine's to do. ``parts``: ``prior`` labelled, where the caller has it."""
     rejected = np.zeros(prior.shape, bool)
     clicks = [p for p in prompts if isinstance(p, Click) and not p.positive]
     if not clicks or not prior.any():
         return rejected
-    parts, _ = ndimage.label(prior, structure=np.ones((3,) * prior.ndim))
+    if parts is None:
+        parts, _ = _labelled_parts(prior)
     depth = ndimage.distance_transform_edt(prior)
     for click in clicks:
         point = tuple(int(round(c)) for c in click.position)
@@ -281,11 +286,11 @@ def without_rejected_parts(mask: np.ndarray, prior: np.ndarray, prompts: Sequenc
     ``prior``, less the parts of ``prior`` the clicks rejected: those clicked near their
     middle (``rejected_parts``) and those it kept less than ``REMNANT`` of; and less
     what it grew beyond them that no longer touches the rest of ``prior``."""
-    parts, count = ndimage.label(prior, structure=np.ones((3,) * prior.ndim))
+    parts, count = _labelled_parts(prior)
     kept_area = ndimage.sum(mask, parts, np.arange(1, count + 1))
     part_area = ndimage.sum(prior, parts, np.arange(1, count + 1))
     all_but_removed = np.flatnonzero(np.asarray(kept_area) < REMNANT * np.asarray(part_area)) + 1
-    rejected = rejected_parts(prior, prompts) | np.isin(parts, all_but_removed)
+    rejected = rejected_parts(prior, prompts, parts) | np.isin(parts, all_but_removed)
     if not rejected.any():
         return mask
     return _parts_touching(mask & ~rejected, prior, structure=np.ones((3,) * mask.ndim))

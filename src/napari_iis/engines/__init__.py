@@ -7,21 +7,9 @@ from functools import partial
 from pathlib import Path
 
 from .base import Engine, EngineCapabilities, EngineRequest
-from .network.engine import WEIGHTS_3D, packaged_weights
+from .network.engine import WEIGHTS_3D, NetworkEngine, NetworkEngine3D, packaged_weights
 from .random_walker import RandomWalkerEngine
 from .watershed import WatershedEngine
-
-
-def _network_engine(weights: Path | None, refine: bool = True) -> Engine:
-    from .network.engine import NetworkEngine
-
-    return NetworkEngine(weights, refine=refine)
-
-
-def _network_engine_3d(weights: Path | None) -> Engine:
-    from .network.engine import NetworkEngine3D
-
-    return NetworkEngine3D(weights)
 
 
 _FACTORIES: dict[str, Callable[[], Engine]] = {
@@ -31,11 +19,10 @@ _FACTORIES: dict[str, Callable[[], Engine]] = {
 # The network engines, given their weights (None: the packaged ones), where those ship.
 _WEIGHTED_FACTORIES: dict[str, Callable[[Path | None], Engine]] = {}
 if packaged_weights().is_file():
-    _WEIGHTED_FACTORIES["network"] = _network_engine
-    _WEIGHTED_FACTORIES["network_coarse"] = partial(_network_engine, refine=False)
+    _WEIGHTED_FACTORIES["network"] = NetworkEngine
+    _WEIGHTED_FACTORIES["network_coarse"] = partial(NetworkEngine, refine=False)
 if packaged_weights(WEIGHTS_3D).is_file():
-    _WEIGHTED_FACTORIES["network3d"] = _network_engine_3d
-_VOLUME_ONLY = frozenset({"network3d"})
+    _WEIGHTED_FACTORIES["network3d"] = NetworkEngine3D
 
 DEFAULT_ENGINE = "network" if "network" in _WEIGHTED_FACTORIES else "watershed"
 """The engine for 2D images."""
@@ -55,7 +42,9 @@ def available_engines() -> tuple[str, ...]:
 
 def slice_engines() -> tuple[str, ...]:
     """The engines that segment 2D images and single slices of a volume."""
-    return tuple(name for name in available_engines() if name not in _VOLUME_ONLY)
+    factories = {**_FACTORIES, **_WEIGHTED_FACTORIES}
+    return tuple(name for name, factory in factories.items()
+                 if 2 in getattr(factory, "func", factory).capabilities.ndims)
 
 
 def create_engine(name: str = DEFAULT_ENGINE, weights: Path | None = None) -> Engine:
