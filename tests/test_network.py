@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -139,3 +141,35 @@ def test_small_3d_windows_are_magnified_to_the_3d_training_scale(data_dir):
               for name, engine in (("magnified", magnified), ("native", native))}
     # measured on these 8 nuclei: 0.839 against 0.790, better on 7
     assert scores["magnified"] > scores["native"] + 0.02 and scores["magnified"] > 0.8
+
+
+def test_the_network_answers_a_mirrored_image_with_the_mirrored_mask(data_dir):
+    from scipy import ndimage
+
+    from napari_iis.core.prompts import Click
+    from napari_iis.engines.base import EngineRequest
+    from napari_iis.engines.network.engine import NetworkEngine
+
+    target = data_dir / "2d" / "duts_te"
+    name = sorted((target / "images").iterdir())[0].name
+    rgb = read_image(target / "images" / name)[:256, :256].astype(np.float32) / 255
+    labels = read_image(target / "labels" / f"{Path(name).stem}.png")[:256, :256]
+    truth = (labels > 0) & (labels < 65535)
+    inside = tuple(int(c) for c in ndimage.center_of_mass(truth))
+    if not truth[inside]:
+        inside = tuple(int(c) for c in np.argwhere(truth)[0])
+
+    def request(image: np.ndarray, click: tuple[int, int]) -> EngineRequest:
+        return EngineRequest(np.ascontiguousarray(image.transpose(2, 0, 1)), (Click(click, True),),
+                             np.zeros(image.shape[:2], np.float32))
+
+    mirrored_click = (inside[0], 255 - inside[1])
+    for flip_average in (True, False):
+        engine = NetworkEngine(flip_average=flip_average)
+        logits = engine.predict(request(rgb, inside))
+        mirrored = engine.predict(request(rgb[:, ::-1], mirrored_click))[:, ::-1]
+        if flip_average:  # the mean over the image and its mirror image: the same either way
+            assert np.allclose(logits, mirrored, atol=1e-3)
+            assert (logits > 0).sum() > 100
+        else:
+            assert not np.allclose(logits, mirrored, atol=1e-3)
