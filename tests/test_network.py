@@ -143,32 +143,48 @@ def test_small_3d_windows_are_magnified_to_the_3d_training_scale(data_dir):
     assert scores["magnified"] > scores["native"] + 0.02 and scores["magnified"] > 0.8
 
 
-def test_the_network_answers_a_mirrored_image_with_the_mirrored_mask(data_dir):
+def _real_window(data_dir, ndim: int) -> tuple[np.ndarray, np.ndarray]:
+    """A window of a real image, (C, *spatial) in [0, 1], and its object's mask."""
+    if ndim == 2:
+        target = data_dir / "2d" / "duts_te"
+        name = sorted((target / "images").iterdir())[0].name
+        image = read_image(target / "images" / name)[:256, :256].astype(np.float32) / 255
+        labels = read_image(target / "labels" / f"{Path(name).stem}.png")[:256, :256]
+        return np.ascontiguousarray(image.transpose(2, 0, 1)), (labels > 0) & (labels < 65535)
+    from importlib.resources import files
+
+    with files("napari_iis.sample_data").joinpath("abdomen_ct.npz").open("rb") as handle:
+        sample = np.load(handle)
+        image, labels = sample["image"][:, :64, :64].astype(np.float32), sample["labels"][:, :64, :64]
+    image = np.clip((image + 160) / 400, 0, 1)[None]
+    largest = np.bincount(labels[labels > 0]).argmax()
+    return image, labels == largest
+
+
+@pytest.mark.parametrize("engine_name", ["network", "network3d"])
+def test_the_network_answers_a_mirrored_image_with_the_mirrored_mask(data_dir, engine_name):
     from scipy import ndimage
 
     from napari_iis.core.prompts import Click
     from napari_iis.engines.base import EngineRequest
-    from napari_iis.engines.network.engine import NetworkEngine
+    from napari_iis.engines.network.engine import NetworkEngine, NetworkEngine3D
 
-    target = data_dir / "2d" / "duts_te"
-    name = sorted((target / "images").iterdir())[0].name
-    rgb = read_image(target / "images" / name)[:256, :256].astype(np.float32) / 255
-    labels = read_image(target / "labels" / f"{Path(name).stem}.png")[:256, :256]
-    truth = (labels > 0) & (labels < 65535)
+    engine_class = NetworkEngine if engine_name == "network" else NetworkEngine3D
+    image, truth = _real_window(data_dir, 3 if engine_name == "network3d" else 2)
     inside = tuple(int(c) for c in ndimage.center_of_mass(truth))
     if not truth[inside]:
         inside = tuple(int(c) for c in np.argwhere(truth)[0])
+    width = image.shape[-1]
+    mirrored_click = inside[:-1] + (width - 1 - inside[-1],)
 
-    def request(image: np.ndarray, click: tuple[int, int]) -> EngineRequest:
-        return EngineRequest(np.ascontiguousarray(image.transpose(2, 0, 1)), (Click(click, True),),
-                             np.zeros(image.shape[:2], np.float32))
+    def request(window: np.ndarray, click: tuple[int, ...]) -> EngineRequest:
+        return EngineRequest(np.ascontiguousarray(window), (Click(click, True),), np.zeros(window.shape[1:], np.float32))
 
-    mirrored_click = (inside[0], 255 - inside[1])
     for flip_average in (True, False):
-        engine = NetworkEngine(flip_average=flip_average)
-        logits = engine.predict(request(rgb, inside))
-        mirrored = engine.predict(request(rgb[:, ::-1], mirrored_click))[:, ::-1]
-        if flip_average:  # the mean over the image and its mirror image: the same either way
+        engine = engine_class(flip_average=flip_average)
+        logits = engine.predict(request(image, inside))
+        mirrored = engine.predict(request(image[..., ::-1], mirrored_click))[..., ::-1]
+        if flip_average:  # the mean over the window and its mirror image: the same either way
             assert np.allclose(logits, mirrored, atol=1e-3)
             assert (logits > 0).sum() > 100
         else:
