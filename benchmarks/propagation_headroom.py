@@ -21,7 +21,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np  # noqa: E402
 
 from napari_iis import InteractiveSession  # noqa: E402
-from napari_iis.core.evaluation3d import volume_cases  # noqa: E402
+from napari_iis.core.evaluation3d import largest_true_slice, volume_cases  # noqa: E402
 from napari_iis.core.metrics import dice  # noqa: E402
 from napari_iis.core.propagation import PropagationSettings  # noqa: E402
 
@@ -40,16 +40,15 @@ SETS: tuple[tuple[str, str | None, int | None, float], ...] = (
 def headroom(session: InteractiveSession, truth: np.ndarray) -> tuple[float, float, float]:
     """3D Dice of the object propagated from its largest true slice: with the stop
     rules, without them, and without them but cut to the true object's slices."""
-    plane = int(np.argmax(truth.sum(axis=(1, 2))))
-    start = np.zeros_like(truth)
-    start[plane] = truth[plane]
-    scores = []
+    plane, start = largest_true_slice(truth)
+    masks = []
     for settings in (PropagationSettings(), NO_STOP):
         session.reset()
         session.set_initial_mask(start)
-        scores.append(session.propagate(plane=plane, settings=settings))
+        masks.append(session.propagate(plane=plane, settings=settings))
+    stopped, unstopped = masks
     spanned = truth.any(axis=(1, 2))[:, None, None]
-    return dice(truth, scores[0]), dice(truth, scores[1]), dice(truth, scores[1] & spanned)
+    return dice(truth, stopped), dice(truth, unstopped), dice(truth, unstopped & spanned)
 
 
 def main() -> None:

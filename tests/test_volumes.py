@@ -175,17 +175,15 @@ def _propagated_from_its_largest_true_slice(data_dir, data_set: str, key: str, e
     """Object ``key`` of a 3D set propagated from its largest true slice (CT: soft-tissue
     window), the image plus ``ramp`` × (-1 at the first slice … +1 at the last); ``ends``
     collects where it ended."""
-    from napari_iis.core.evaluation3d import volume_cases
+    from napari_iis.core.evaluation3d import largest_true_slice, volume_cases
     from napari_iis.core.propagation import PropagationSettings
 
     case = next(c for c in volume_cases(data_dir / "3d" / data_set) if key in c.objects)
     truth = case.objects[key]
-    plane = int(np.argmax(truth.sum(axis=(1, 2))))
+    plane, volume = largest_true_slice(truth)
     window = (-160, 240) if data_set == "ct_abdomen" else None
     image = np.asarray(case.image, np.float32) + np.linspace(-ramp, ramp, truth.shape[0], dtype=np.float32)[:, None, None]
     session = InteractiveSession(image, spacing=case.spacing, engine=engine, slice_mode=True, intensity_window=window)
-    volume = np.zeros_like(truth)
-    volume[plane] = truth[plane]
     settings = PropagationSettings(intensity_margin=margin, min_jump=min_jump)
     on_end = None if ends is None else ends.append
     for step in propagation_steps(session, plane, truth[plane], settings=settings, on_end=on_end):

@@ -135,14 +135,21 @@ def volume_cases(dataset: Path, min_voxels: int = 100) -> Iterator[VolumeCase]:
             yield VolumeCase(stem, image, objects, spacing)
 
 
+def largest_true_slice(truth: np.ndarray) -> tuple[int, np.ndarray]:
+    """The slice where propagation starts (the object's largest), and a volume holding
+    the true object on that slice alone (``--start truth``)."""
+    plane = int(np.argmax(truth.sum(axis=(1, 2))))
+    start = np.zeros_like(truth)
+    start[plane] = truth[plane]
+    return plane, start
+
+
 def _propagate_object(session: InteractiveSession, truth: np.ndarray, max_slice_clicks: int,
                       start: Start = "clicks") -> tuple[float, int, float, int]:
-    plane = int(np.argmax(truth.sum(axis=(1, 2))))
+    plane, true_start = largest_true_slice(truth)
     session.reset()
     if start == "truth":
-        start_mask = np.zeros_like(truth)
-        start_mask[plane] = truth[plane]
-        session.set_initial_mask(start_mask)
+        session.set_initial_mask(true_start)
         return _propagate_from(session, truth, plane, 0)
     clicked: list[tuple[int, ...]] = []
     clicks = 0
