@@ -26,7 +26,7 @@ from napari_iis.core.metrics import dice  # noqa: E402
 from napari_iis.core.propagation import PropagationSettings  # noqa: E402
 
 NO_STOP = PropagationSettings(min_area=1, min_area_ratio=0.0, min_consistency=0.0,
-                              min_contrast_ratio=-np.inf, intensity_margin=None)
+                              min_contrast_ratio=-np.inf, intensity_margin=None, max_regrowth=None)
 CT_WINDOW = (-160.0, 240.0)
 # set, the volumes of it evaluated (None: all), at most this many objects, objects of at least this many mm³
 SETS: tuple[tuple[str, str | None, int | None, float], ...] = (

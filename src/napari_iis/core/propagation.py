@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class PropagationSettings:
     """When the object has ended: too small, too unlike the slice before, no longer
-    standing out from its surroundings as it did on the start slice, or (with an
+    standing out from its surroundings as it did on the start slice, grown again after
+    shrinking (onto the next object stacked on it: ``max_regrowth``), or (with an
     ``intensity_margin``) moved onto something else: its interior's median intensity
     outside the start slice's range and ``min_jump`` of that range's width or more away
     from the slice before's."""
@@ -31,6 +32,11 @@ class PropagationSettings:
     ring_width: int = 3
     intensity_margin: float | None = 1.0  # robust deviations around the start slice's range; None: off
     min_jump: float = 0.25  # of the start range's width: a jump out of it ends the object, a drift does not
+    # once the mask has shrunk below ``regrowth_after`` of the start slice's area, a slice
+    # whose mask is ``max_regrowth`` times the smallest so far in that direction or more
+    # ends the object (a nucleus carried onto the one below it); None: off
+    max_regrowth: float | None = 1.25
+    regrowth_after: float = 0.95
     # re-propagating an object: a slice whose new mask matches its old one this well
     # (IoU) ends the re-run in that direction, and the old slices beyond are kept
     converged_iou: float = 0.95
@@ -162,15 +168,40 @@ class PropagationEnd:
     reason: str
 
 
+@dataclass
+class _AreaTrend:
+    """A direction's mask areas: where the run started (or last met a corrected slice)
+    and the smallest since."""
+
+    start: int
+    smallest: int
+
+    @classmethod
+    def from_mask(cls, mask: np.ndarray) -> _AreaTrend:
+        area = int(np.count_nonzero(mask))
+        return cls(area, area)
+
+    def through(self, mask: np.ndarray) -> _AreaTrend:
+        return replace(self, smallest=min(self.smallest, int(np.count_nonzero(mask))))
+
+    def regrew(self, area: int, settings: PropagationSettings) -> bool:
+        return (settings.max_regrowth is not None and self.smallest < settings.regrowth_after * self.start
+                and area >= settings.max_regrowth * self.smallest)
+
+
 def _end_reason(
     session: InteractiveSession, plane: int, mask: np.ndarray, prior_plane: int, prior: np.ndarray,
-    smallest: float, reference: float, start_range: IntensityRange | None, settings: PropagationSettings,
+    smallest: float, trend: _AreaTrend, reference: float, start_range: IntensityRange | None,
+    settings: PropagationSettings,
 ) -> str | None:
     """Why the object ends on slice ``plane`` with this ``mask``, or None where it goes on."""
-    if np.count_nonzero(mask) < smallest:
+    area = int(np.count_nonzero(mask))
+    if area < smallest:
         return "the mask vanished"
     if iou(prior, mask) < settings.min_consistency:
         return "the mask no longer matched the slice before"
+    if trend.regrew(area, settings):
+        return "the mask grew again after shrinking (onto something else)"
     standing_out = contrast(session, plane, mask, settings.ring_width) * np.sign(reference)
     if standing_out < settings.min_contrast_ratio * abs(reference):
         return "the object no longer stood out from its surroundings"
@@ -210,6 +241,7 @@ def propagation_steps(
         start_range = IntensityRange.of(interior_values(session, start_plane, start), settings.intensity_margin)
     for direction in (1, -1):
         prior = start
+        trend = _AreaTrend.from_mask(start)
         plane = start_plane + direction
         while 0 <= plane < session.shape[0]:
             if plane in anchors:
@@ -223,7 +255,7 @@ def propagation_steps(
                 mask, anchored = session.predict_slice(plane, prior), False
                 if start_range is not None:
                     mask = keep_intensity(session, plane, mask, plane - direction, prior, start_range)
-                reason = _end_reason(session, plane, mask, plane - direction, prior, smallest, reference,
+                reason = _end_reason(session, plane, mask, plane - direction, prior, smallest, trend, reference,
                                      start_range, settings)
                 if reason is not None:
                     ended, plane = plane, _next_anchor(anchors, plane, direction)
@@ -236,6 +268,7 @@ def propagation_steps(
                 plane = _next_anchor(anchors, plane, direction)
                 continue
             prior = mask
+            trend = _AreaTrend.from_mask(mask) if anchored else trend.through(mask)
             plane += direction
 
 
