@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -24,10 +25,10 @@ from napari_iis import InteractiveSession  # noqa: E402
 from napari_iis.core.evaluation3d import largest_true_slice, volume_cases  # noqa: E402
 from napari_iis.core.metrics import dice  # noqa: E402
 from napari_iis.core.propagation import PropagationSettings  # noqa: E402
+from napari_iis.io.nifti import CT_SOFT_TISSUE_WINDOW  # noqa: E402
 
 NO_STOP = PropagationSettings(min_area=1, min_area_ratio=0.0, min_consistency=0.0,
                               min_contrast_ratio=-np.inf, intensity_margin=None, max_regrowth=None)
-CT_WINDOW = (-160.0, 240.0)
 # set, the volumes of it evaluated (None: all), at most this many objects, objects of at least this many mm³
 SETS: tuple[tuple[str, str | None, int | None, float], ...] = (
     ("ct_abdomen", "abdomen3mm", None, 10_000.0),
@@ -51,6 +52,21 @@ def headroom(session: InteractiveSession, truth: np.ndarray) -> tuple[float, flo
     return dice(truth, stopped), dice(truth, unstopped), dice(truth, unstopped & spanned)
 
 
+def held_out_objects(data: Path, engine: str) -> Iterator[tuple[str, InteractiveSession, list[np.ndarray]]]:
+    """Per volume of ``SETS``: the set's name, a slice-mode session on it (CT through the
+    soft-tissue window) and the true masks of the objects evaluated."""
+    for name, volume, max_objects, min_mm3 in SETS:
+        for case in volume_cases(data / name):
+            if volume is not None and case.name != volume:
+                continue
+            window = CT_SOFT_TISSUE_WINDOW if name.startswith("ct_") else None
+            session = InteractiveSession(case.image, engine=engine, spacing=case.spacing, slice_mode=True,
+                                         intensity_window=window)
+            voxel = float(np.prod(case.spacing))
+            objects = [o for o in sorted(case.objects) if case.objects[o].sum() * voxel >= min_mm3][:max_objects]
+            yield name, session, [case.objects[o] for o in objects]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--engine", default="network", help="the 2D engine that propagates")
@@ -62,19 +78,12 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     print("| set | objects | with the stop rules | no stop | stopped where the object ends (oracle) |")
     print("|---|---|---|---|---|")
-    for name, volume, max_objects, min_mm3 in SETS:
-        rows = []
-        for case in volume_cases(args.data / name):
-            if volume is not None and case.name != volume:
-                continue
-            window = CT_WINDOW if name.startswith("ct_") else None
-            session = InteractiveSession(case.image, engine=args.engine, spacing=case.spacing, slice_mode=True,
-                                         intensity_window=window)
-            voxel = float(np.prod(case.spacing))
-            objects = [o for o in sorted(case.objects) if case.objects[o].sum() * voxel >= min_mm3][:max_objects]
-            rows.extend(headroom(session, case.objects[o]) for o in objects)
-        mean = np.mean(rows, axis=0)
-        print(f"| {name} | {len(rows)} | {mean[0]:.3f} | {mean[1]:.3f} | {mean[2]:.3f} |", flush=True)
+    rows: dict[str, list[tuple[float, float, float]]] = {}
+    for name, session, truths in held_out_objects(args.data, args.engine):
+        rows.setdefault(name, []).extend(headroom(session, truth) for truth in truths)
+    for name, scores in rows.items():
+        mean = np.mean(scores, axis=0)
+        print(f"| {name} | {len(scores)} | {mean[0]:.3f} | {mean[1]:.3f} | {mean[2]:.3f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ Each object is propagated once from its largest true slice with the product's ot
 stop rules and the regrowth rule off; every grid point then cuts that run where the rule
 would have ended each direction (the rule only adds ends, and a direction's masks up to
 its end do not depend on it, so the cut equals a run with the rule on). Training volumes:
-the DICOM CT series (organs > 10 cm³), sphere stacks 1135 and 1136 (40 objects each) and
+the DICOM CT series (organs > 10 cm³), sphere stacks 1135 and 1136 (at most 40 objects each) and
 12 procedural volumes (seed 123); held out: those of ``propagation_headroom.py``.
 """
 
@@ -25,20 +25,14 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np  # noqa: E402
 
 from napari_iis import InteractiveSession  # noqa: E402
-from napari_iis.core.evaluation3d import largest_true_slice, volume_cases  # noqa: E402
+from napari_iis.core.evaluation3d import largest_true_slice  # noqa: E402
 from napari_iis.core.propagation import PropagationSettings  # noqa: E402
-from napari_iis.io.nifti import CT_SOFT_TISSUE_WINDOW  # noqa: E402
 from napari_iis.training.data3d import load_training_volumes, procedural_volume  # noqa: E402
+from propagation_headroom import held_out_objects  # noqa: E402  (beside this script)
 
 WITHOUT_REGROWTH = PropagationSettings(max_regrowth=None)
 GROWTHS = (1.1, 1.15, 1.25, 1.5)
 AFTER = (0.8, 0.9, 0.95)
-HELD_OUT: tuple[tuple[str, str | None, int | None, float], ...] = (
-    ("ct_abdomen", "abdomen3mm", None, 10_000.0),
-    ("ct_aorta", None, None, 0.0),
-    ("synthetic_spheres", "1137_mini", None, 0.0),
-    ("synthetic_nuclei", None, 30, 0.0),
-)
 
 
 @dataclass
@@ -95,16 +89,8 @@ def training_runs(data: Path, engine: str) -> dict[str, list[Run]]:
 
 def held_out_runs(data: Path, engine: str) -> dict[str, list[Run]]:
     runs: dict[str, list[Run]] = {}
-    for name, only, max_objects, min_mm3 in HELD_OUT:
-        for case in volume_cases(data / "3d" / name):
-            if only is not None and case.name != only:
-                continue
-            window = CT_SOFT_TISSUE_WINDOW if name.startswith("ct_") else None
-            session = InteractiveSession(case.image, engine=engine, spacing=case.spacing, slice_mode=True,
-                                         intensity_window=window)
-            voxel = float(np.prod(case.spacing))
-            objects = [o for o in sorted(case.objects) if case.objects[o].sum() * voxel >= min_mm3][:max_objects]
-            runs[f"{name} (held out)"] = [propagated(session, case.objects[o]) for o in objects]
+    for name, session, truths in held_out_objects(data / "3d", engine):
+        runs.setdefault(f"{name} (held out)", []).extend(propagated(session, truth) for truth in truths)
     return runs
 
 
