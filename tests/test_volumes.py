@@ -8,7 +8,7 @@ import pytest
 from conftest import disk_image
 from napari_iis import Click, InteractiveSession
 from napari_iis.core.metrics import dice, iou
-from napari_iis.core.propagation import propagation_steps
+from napari_iis.core.propagation import PropagationSettings, propagation_steps
 from napari_iis.engines import create_engine
 from napari_iis.engines.base import EngineCapabilities, EngineRequest
 
@@ -172,12 +172,11 @@ def test_propagation_is_not_evaluated_with_a_3d_only_engine(tmp_path):
 def _propagated_from_its_largest_true_slice(data_dir, data_set: str, key: str, engine: str,
                                            margin: float | None = 1.0, min_jump: float = 0.25,
                                            ramp: float = 0.0, ends: list | None = None,
-                                           max_regrowth: float | None = 1.25):
+                                           max_regrowth: float | None = PropagationSettings.max_regrowth):
     """Object ``key`` of a 3D set propagated from its largest true slice (CT: soft-tissue
     window), the image plus ``ramp`` × (-1 at the first slice … +1 at the last); ``ends``
     collects where it ended."""
     from napari_iis.core.evaluation3d import largest_true_slice, volume_cases
-    from napari_iis.core.propagation import PropagationSettings
 
     case = next(c for c in volume_cases(data_dir / "3d" / data_set) if key in c.objects)
     truth = case.objects[key]
