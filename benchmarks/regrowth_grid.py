@@ -6,7 +6,7 @@ held-out ones.
 
 Each object is propagated once from its largest true slice with the product's other
 stop rules and the regrowth rule off; every grid point then cuts that run where the rule
-would have ended each direction (the rule only adds ends, and a direction's masks up to
+would have ended each direction (by the product's own `AreaTrend`; the rule only adds ends, and a direction's masks up to
 its end do not depend on it, so the cut equals a run with the rule on). Training volumes:
 the DICOM CT series (organs > 10 cm³), sphere stacks 1135 and 1136 (at most 40 objects each) and
 12 procedural volumes (seed 123); held out: those of ``propagation_headroom.py``.
@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 
 from napari_iis import InteractiveSession  # noqa: E402
 from napari_iis.core.evaluation3d import largest_true_slice  # noqa: E402
-from napari_iis.core.propagation import PropagationSettings  # noqa: E402
+from napari_iis.core.propagation import AreaTrend, PropagationSettings  # noqa: E402
 from napari_iis.training.data3d import load_training_volumes, procedural_volume  # noqa: E402
 from propagation_headroom import held_out_objects  # noqa: E402  (beside this script)
 
@@ -45,17 +45,18 @@ class Run:
     truth: np.ndarray
 
     def dice(self, growth: float | None, after: float) -> float:
+        settings = PropagationSettings(max_regrowth=growth, regrowth_after=after)
         kept = self.area > 0
-        if growth is not None:
-            for direction in (1, -1):
-                start_area = smallest = self.area[self.start]
-                plane = self.start + direction
-                while 0 <= plane < len(self.area) and self.area[plane] > 0:
-                    if smallest < after * start_area and self.area[plane] >= growth * smallest:
-                        kept[plane::direction] = False
-                        break
-                    smallest = min(smallest, self.area[plane])
-                    plane += direction
+        for direction in (1, -1):
+            trend = AreaTrend.of(int(self.area[self.start]))
+            plane = self.start + direction
+            while 0 <= plane < len(self.area) and self.area[plane] > 0:
+                area = int(self.area[plane])
+                if trend.regrew(area, settings):
+                    kept[plane::direction] = False
+                    break
+                trend = trend.through(area)
+                plane += direction
         return float(2 * self.overlap[kept].sum() / (self.area[kept].sum() + self.truth.sum()))
 
 

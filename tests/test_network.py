@@ -151,12 +151,12 @@ def _real_window(data_dir, ndim: int) -> tuple[np.ndarray, np.ndarray]:
         image = read_image(target / "images" / name)[:256, :256].astype(np.float32) / 255
         labels = read_image(target / "labels" / f"{Path(name).stem}.png")[:256, :256]
         return np.ascontiguousarray(image.transpose(2, 0, 1)), (labels > 0) & (labels < 65535)
-    from importlib.resources import files
+    from napari_iis.sample_data import CT_SOFT_TISSUE_WINDOW, load_ct
 
-    with files("napari_iis.sample_data").joinpath("abdomen_ct.npz").open("rb") as handle:
-        sample = np.load(handle)
-        image, labels = sample["image"][:, :64, :64].astype(np.float32), sample["labels"][:, :64, :64]
-    image = np.clip((image + 160) / 400, 0, 1)[None]
+    volume, labels, _ = load_ct()
+    image, labels = volume[:, :64, :64].astype(np.float32), labels[:, :64, :64]
+    low, high = CT_SOFT_TISSUE_WINDOW
+    image = np.clip((image - low) / (high - low), 0, 1)[None]
     largest = np.bincount(labels[labels > 0]).argmax()
     return image, labels == largest
 

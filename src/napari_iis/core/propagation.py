@@ -168,21 +168,20 @@ class PropagationEnd:
     reason: str
 
 
-@dataclass
-class _AreaTrend:
+@dataclass(frozen=True)
+class AreaTrend:
     """A direction's mask areas: where the run started (or last met a corrected slice)
-    and the smallest since."""
+    and the smallest since; ``regrew`` is the ``max_regrowth`` stop."""
 
     start: int
     smallest: int
 
     @classmethod
-    def from_mask(cls, mask: np.ndarray) -> _AreaTrend:
-        area = int(np.count_nonzero(mask))
+    def of(cls, area: int) -> AreaTrend:
         return cls(area, area)
 
-    def through(self, mask: np.ndarray) -> _AreaTrend:
-        return replace(self, smallest=min(self.smallest, int(np.count_nonzero(mask))))
+    def through(self, area: int) -> AreaTrend:
+        return replace(self, smallest=min(self.smallest, area))
 
     def regrew(self, area: int, settings: PropagationSettings) -> bool:
         return (settings.max_regrowth is not None and self.smallest < settings.regrowth_after * self.start
@@ -191,7 +190,7 @@ class _AreaTrend:
 
 def _end_reason(
     session: InteractiveSession, plane: int, mask: np.ndarray, prior_plane: int, prior: np.ndarray,
-    smallest: float, trend: _AreaTrend, reference: float, start_range: IntensityRange | None,
+    smallest: float, trend: AreaTrend, reference: float, start_range: IntensityRange | None,
     settings: PropagationSettings,
 ) -> str | None:
     """Why the object ends on slice ``plane`` with this ``mask``, or None where it goes on."""
@@ -241,7 +240,7 @@ def propagation_steps(
         start_range = IntensityRange.of(interior_values(session, start_plane, start), settings.intensity_margin)
     for direction in (1, -1):
         prior = start
-        trend = _AreaTrend.from_mask(start)
+        trend = AreaTrend.of(start_area)
         plane = start_plane + direction
         while 0 <= plane < session.shape[0]:
             if plane in anchors:
@@ -268,7 +267,8 @@ def propagation_steps(
                 plane = _next_anchor(anchors, plane, direction)
                 continue
             prior = mask
-            trend = _AreaTrend.from_mask(mask) if anchored else trend.through(mask)
+            area = int(np.count_nonzero(mask))
+            trend = AreaTrend.of(area) if anchored else trend.through(area)
             plane += direction
 
 
