@@ -114,3 +114,17 @@ def test_3d_clicks_reports_plot_as_dice_curves(ball_dataset, tmp_path):
 
     evaluate_volumes(ball_dataset, "watershed", "propagate").to_json(propagation)
     assert main(["plot", str(propagation), "--out", str(out)]) == 2  # one Dice per object: no curve
+
+
+def test_labels_saved_flipped_are_read_on_the_image_grid(tmp_path):
+    from napari_iis.core.evaluation3d import volume_cases
+    from napari_iis.io.nifti import write_nifti
+
+    image, ball = disk_image((12, 40, 40), (6, 14, 20), 5)
+    affine = np.diag([-0.8, -0.8, 2.0, 1.0])
+    write_nifti(tmp_path / "ball_image.nii.gz", (image * 1000).astype(np.int16), affine)
+    # the labels' y axis runs the other way, as some tools write it
+    flipped = affine @ np.array([[1, 0, 0, 0], [0, -1, 0, 39], [0, 0, 1, 0], [0, 0, 0, 1.0]])
+    write_nifti(tmp_path / "ball_labels.nii.gz", ball[:, ::-1].astype(np.uint8), flipped)
+    (case,) = volume_cases(tmp_path)
+    np.testing.assert_array_equal(case.objects["ball#1"], ball)

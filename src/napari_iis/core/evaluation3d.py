@@ -97,18 +97,30 @@ class Report3D:
         Path(path).write_text(json.dumps(payload, indent=1))
 
 
-def _read_volume(path: Path) -> tuple[np.ndarray, tuple[float, float, float]]:
+def _read_volume(path: Path) -> tuple[np.ndarray, tuple[float, float, float], np.ndarray | None]:
+    """A volume, its spacing and (NIfTI) its voxel-to-world affine."""
     from ..io.nifti import is_nifti, read_nifti
 
     if is_nifti(path):
         volume = read_nifti(path)
-        return np.asarray(volume.data), volume.spacing
+        return np.asarray(volume.data), volume.spacing, volume.affine
     from ..io.tiff import read_tiff
 
     stack = read_tiff(path)
     if stack.axes != "ZYX":
         raise ValueError(f"{path} is not a gray z-stack (axes {stack.axes}); evaluate3d reads (z, y, x) volumes")
-    return stack.data, stack.spacing
+    return stack.data, stack.spacing, None
+
+
+def _read_on_grid(path: Path, affine: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
+    """Labels or a mask; NIfTI ones beside a NIfTI image are brought onto its grid (another
+    tool may have saved them flipped)."""
+    from ..io.nifti import Volume, on_grid
+
+    data, spacing, own_affine = _read_volume(path)
+    if affine is None or own_affine is None:
+        return data
+    return on_grid(Volume(data, spacing, own_affine), affine, shape)
 
 
 def volume_cases(dataset: Path, min_voxels: int = 100) -> Iterator[VolumeCase]:
@@ -118,17 +130,17 @@ def volume_cases(dataset: Path, min_voxels: int = 100) -> Iterator[VolumeCase]:
     if not images:
         raise ValueError(f"{dataset} has no <name>_image.nii.gz or <name>_image.tif volume")
     for image_path in images:
-        image, spacing = _read_volume(image_path)
+        image, spacing, affine = _read_volume(image_path)
         stem = image_path.name.split("_image.")[0]
         objects: dict[str, np.ndarray] = {}
         labels_path = next(iter(sorted(dataset.glob(f"{stem}_labels.*"))), None)
         if labels_path is not None:
-            labels, _ = _read_volume(labels_path)
+            labels = _read_on_grid(labels_path, affine, image.shape)
             ids, counts = np.unique(labels[labels > 0], return_counts=True)
             objects = {f"{stem}#{i}": labels == i for i, c in zip(ids.tolist(), counts.tolist()) if c >= min_voxels}
         elif (dataset / "masks").is_dir():
             for mask_path in sorted((dataset / "masks").iterdir()):
-                mask, _ = _read_volume(mask_path)
+                mask = _read_on_grid(mask_path, affine, image.shape)
                 if mask.shape == image.shape and np.count_nonzero(mask) >= min_voxels:
                     objects[f"{stem}#{mask_path.name.split('.')[0]}"] = mask > 0
         if objects:

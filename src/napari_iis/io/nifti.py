@@ -52,6 +52,33 @@ def read_nifti(path: str | Path) -> Volume:
     return Volume(np.transpose(data, (2, 1, 0)), (zooms[2], zooms[1], zooms[0]), np.asarray(image.affine, float))
 
 
+def on_grid(volume: Volume, affine: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``volume``'s voxels on the (z, y, x) grid of ``shape`` whose voxel-to-world
+    ``affine`` is ``affine``: labels saved by another tool in another orientation (a
+    DICOM series' labels written as NIfTI with a flipped y axis) brought onto their
+    image. Only flips, axis swaps and whole-voxel shifts: anything else must be resampled,
+    and voxels that fall outside ``volume`` are 0."""
+    to_grid = np.linalg.inv(np.asarray(affine, float)) @ np.asarray(volume.affine, float)
+    rotation, shift = to_grid[:3, :3], to_grid[:3, 3]
+    signs = np.round(rotation)
+    if (not np.allclose(rotation, signs, atol=1e-3) or not np.allclose(shift, np.round(shift), atol=1e-2)
+            or not np.array_equal(np.abs(signs).sum(axis=0), np.ones(3))
+            or not np.array_equal(np.abs(signs).sum(axis=1), np.ones(3))):
+        raise ValueError("the volume's grid is not the image's up to flips, axis swaps and whole-voxel "
+                         "shifts: resample it onto the image first (e.g. in 3D Slicer)")
+    source = np.transpose(np.asarray(volume.data), (2, 1, 0))  # (x, y, z)
+    grid_xyz = tuple(reversed(shape))
+    axes = [int(np.flatnonzero(row)[0]) for row in signs]
+    source = np.transpose(source, axes)
+    # grid index = sign × source index + shift, per grid axis
+    indices = [(np.arange(n) - round(t)) * int(signs[axis, a])
+               for axis, (n, t, a) in enumerate(zip(grid_xyz, shift, axes))]
+    x, y, z = ((i >= 0) & (i < n) for i, n in zip(indices, source.shape))
+    picked = source[np.ix_(*[np.clip(i, 0, n - 1) for i, n in zip(indices, source.shape)])]
+    picked[~(x[:, None, None] & y[None, :, None] & z[None, None, :])] = 0
+    return np.transpose(picked, (2, 1, 0))
+
+
 def write_nifti(path: str | Path, data: np.ndarray, affine: np.ndarray | None = None,
                 spacing: tuple[float, ...] | None = None, unit: str = "mm") -> Path:
     """Write a (z, y, x) volume; ``affine`` (from the image) or else ``spacing`` (in

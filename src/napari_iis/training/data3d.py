@@ -13,7 +13,7 @@ from ..core.datasets import read_names
 from ..core.evaluation3d import volume_cases
 from ..core.image import ImageSource
 from ..io.dicom import read_dicom_series
-from ..io.nifti import ct_window, read_nifti
+from ..io.nifti import ct_window, on_grid, read_nifti
 from .data import Crop, TrainImage, find_objects, uint8_rgb
 
 TRAIN_SETS_3D = ("ct_abdomen", "synthetic_spheres")
@@ -66,7 +66,7 @@ def load_training_volumes(data_root: Path, splits_dir: Path, sets: tuple[str, ..
         series, series_labels = folder / "dicom_series", folder / "dicom_series_labels.nii.gz"
         if series.is_dir() and series_labels.is_file() and "dicom_series" not in excluded:
             volume = read_dicom_series(series)
-            labels = np.asarray(read_nifti(series_labels).data).astype(np.int32)
+            labels = on_grid(read_nifti(series_labels), volume.affine, volume.data.shape).astype(np.int32)
             if labels.shape == volume.data.shape:
                 volumes.append(TrainVolume(scaled(volume.data, volume.spacing), labels, volume.spacing, dataset))
     return volumes
