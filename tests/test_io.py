@@ -4,7 +4,8 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from napari_iis.io.nifti import Volume, on_grid, read_nifti, write_nifti
+from napari_iis.io.nifti import Volume, on_grid, radiological_flips, read_nifti, write_nifti
+from napari_iis.sample_data import load_ct
 
 
 @pytest.fixture
@@ -51,6 +52,8 @@ def test_napari_opens_nifti_with_spacing_and_saves_labels_on_its_grid(make_napar
     (layer,) = viewer.open(str(ct_path), plugin="napari-iis")
     assert layer.data.shape == (30, 101, 122) and tuple(layer.scale) == (3.0, 3.0, 3.0)
     assert tuple(layer.contrast_limits) == (-160, 240)  # a CT in HU opens in the soft-tissue window
+    # the file is stored RAS; it shows as radiologists read it, as the packaged sample does
+    np.testing.assert_array_equal(layer.data, load_ct()[0])
     labels = viewer.add_labels(np.zeros(layer.data.shape, np.uint8), name="organ",
                                scale=layer.scale, metadata=dict(layer.metadata))
     labels.data[10:12, 40:50, 50:60] = 1
@@ -58,7 +61,12 @@ def test_napari_opens_nifti_with_spacing_and_saves_labels_on_its_grid(make_napar
     labels.save(str(out), plugin="napari-iis")  # through the npe2 writer
     saved = nib.load(str(out))
     assert np.allclose(saved.affine, nib.load(str(ct_path)).affine)
-    assert np.array_equal(np.transpose(np.asanyarray(saved.dataobj), (2, 1, 0)), labels.data)
+    # voxel for voxel on the file's own grid: flipped back as it was shown
+    on_file_grid = np.transpose(np.asanyarray(saved.dataobj), (2, 1, 0))
+    assert np.array_equal(on_file_grid, labels.data[:, ::-1, ::-1])
+    # and opened again, the labels show where they were painted
+    (reopened,) = viewer.open(str(out), plugin="napari-iis", layer_type="labels")
+    assert np.array_equal(np.asarray(reopened.data), labels.data)
 
 
 def test_dicom_series_is_one_volume_on_the_grid_of_its_nifti_labels(data_dir):
@@ -223,3 +231,13 @@ def test_napari_opens_a_calibrated_stack_and_its_labels(make_napari_viewer, tmp_
 
     writer, _ = PluginManager.instance().get_writer(str(tmp_path / "any.tif"), ["labels"])
     assert not writer.command.startswith("napari-iis")  # napari's own TIFF writer stays the default
+
+
+def test_volumes_are_shown_as_radiologists_read_them():
+    lps = np.diag([-0.7, -0.7, 3.0, 1.0])  # DICOM's order: nothing to flip
+    assert radiological_flips(lps) == ()
+    assert radiological_flips(np.diag([0.7, 0.7, 3.0, 1.0])) == (1, 2)  # RAS: rows and columns
+    assert radiological_flips(np.diag([-0.7, -0.7, -3.0, 1.0])) == (0,)  # slices stored head first
+    # a sagittal stack (file x along A, y along S, z along R): anterior left, superior top
+    sagittal = np.array([[0, 0, 1.0, 0], [0.7, 0, 0, 0], [0, 0.7, 0, 0], [0, 0, 0, 1]])
+    assert radiological_flips(sagittal) == (0, 1, 2)

@@ -37,6 +37,23 @@ def ct_window(data: np.ndarray) -> tuple[float, float] | None:
     return CT_SOFT_TISSUE_WINDOW if sample.min() <= -900 and sample.max() >= 300 else None
 
 
+def radiological_flips(affine: np.ndarray) -> tuple[int, ...]:
+    """The (z, y, x) axes of a volume with voxel-to-world (RAS) ``affine`` to flip so that it
+    shows as radiologists read it: the patient's left on the screen's right, anterior (or,
+    on a coronal or sagittal slice, superior) at the top, slices numbered towards the
+    head. A volume stored RAS (as many tools write it) otherwise shows upside down and
+    mirrored; DICOM's own order (LPS) needs none."""
+    flips = []
+    for axis in range(3):  # the file's x, y, z
+        world = int(np.argmax(np.abs(affine[:3, axis])))
+        towards = np.sign(affine[world, axis])
+        # world x: towards L (-); y: towards P (-); z: S (+) along the slices, else I (-)
+        wanted = 1.0 if world == 2 and axis == 2 else -1.0
+        if towards != wanted:
+            flips.append(2 - axis)
+    return tuple(sorted(flips))
+
+
 def is_nifti(path: str | Path) -> bool:
     return str(path).lower().endswith(SUFFIXES)
 

@@ -9,10 +9,12 @@ from typing import Any
 import numpy as np
 
 from ..io.dicom import dicom_files, read_dicom_series
-from ..io.nifti import Volume, ct_window, is_nifti, read_nifti, write_nifti
+from ..io.nifti import Volume, ct_window, is_nifti, radiological_flips, read_nifti, write_nifti
 from ..io.tiff import is_tiff, read_tiff, readable_axes, write_tiff
 
 AFFINE_KEY = "nifti_affine"
+# the (z, y, x) axes flipped for display: a saved labels volume is flipped back onto the file's grid
+FLIPS_KEY = "display_flips"
 
 
 def get_reader(path: str | list[str]) -> Callable[[str], list[tuple[Any, dict, str]]] | None:
@@ -70,18 +72,24 @@ def _is_labels(data: np.ndarray, name: str) -> bool:
 
 
 def _layers(volume: Volume, path: str, name: str, labels: bool) -> list[tuple[Any, dict, str]]:
-    meta = {"name": name, "scale": volume.spacing, "metadata": {AFFINE_KEY: volume.affine.tolist(), "source_path": path}}
+    """The volume as radiologists read it (flipped views, no copy), with the file's affine
+    and the flips in its metadata so that labels save onto the file's own grid."""
+    flips = radiological_flips(volume.affine)
+    meta = {"name": name, "scale": volume.spacing,
+            "metadata": {AFFINE_KEY: volume.affine.tolist(), FLIPS_KEY: list(flips), "source_path": path}}
     window = None if labels else ct_window(volume.data)
     if window is not None:
         meta["contrast_limits"] = window  # the widget then segments through this window too
-    return [(volume.data, meta, "labels" if labels else "image")]
+    return [(np.flip(volume.data, flips) if flips else volume.data, meta, "labels" if labels else "image")]
 
 
 def write_labels(path: str, data: Any, meta: dict) -> list[str]:
-    """Labels on the grid of the image they came from (its affine travels in metadata)."""
+    """Labels on the grid of the image they came from (its affine and the flips it was
+    shown with travel in metadata)."""
     metadata = meta.get("metadata") or {}
     affine = metadata.get(AFFINE_KEY)
-    written = write_nifti(path, np.asarray(data), None if affine is None else np.asarray(affine),
+    flips = tuple(metadata.get(FLIPS_KEY, ()))
+    written = write_nifti(path, np.flip(np.asarray(data), flips) if flips else np.asarray(data), None if affine is None else np.asarray(affine),
                           tuple(meta.get("scale", (1.0, 1.0, 1.0)))[-3:],
                           unit="micron" if metadata.get("spacing_unit") == "µm" else "mm")
     return [str(written)]
