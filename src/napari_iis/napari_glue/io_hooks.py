@@ -80,7 +80,7 @@ def _layers(volume: Volume, path: str, name: str, labels: bool) -> list[tuple[An
     window = None if labels else ct_window(volume.data)
     if window is not None:
         meta["contrast_limits"] = window  # the widget then segments through this window too
-    return [(np.flip(volume.data, flips) if flips else volume.data, meta, "labels" if labels else "image")]
+    return [(np.flip(volume.data, flips), meta, "labels" if labels else "image")]
 
 
 def write_labels(path: str, data: Any, meta: dict) -> list[str]:
@@ -88,8 +88,8 @@ def write_labels(path: str, data: Any, meta: dict) -> list[str]:
     shown with travel in metadata)."""
     metadata = meta.get("metadata") or {}
     affine = metadata.get(AFFINE_KEY)
-    flips = tuple(metadata.get(FLIPS_KEY, ()))
-    written = write_nifti(path, np.flip(np.asarray(data), flips) if flips else np.asarray(data), None if affine is None else np.asarray(affine),
+    on_file_grid = np.flip(np.asarray(data), tuple(metadata.get(FLIPS_KEY, ())))
+    written = write_nifti(path, on_file_grid, None if affine is None else np.asarray(affine),
                           tuple(meta.get("scale", (1.0, 1.0, 1.0)))[-3:],
                           unit="micron" if metadata.get("spacing_unit") == "µm" else "mm")
     return [str(written)]
