@@ -189,12 +189,12 @@ class AreaTrend:
 
 
 def _end_reason(
-    session: InteractiveSession, plane: int, mask: np.ndarray, prior_plane: int, prior: np.ndarray,
+    session: InteractiveSession, plane: int, mask: np.ndarray, area: int, prior_plane: int, prior: np.ndarray,
     smallest: float, trend: AreaTrend, reference: float, start_range: IntensityRange | None,
     settings: PropagationSettings,
 ) -> str | None:
-    """Why the object ends on slice ``plane`` with this ``mask``, or None where it goes on."""
-    area = int(np.count_nonzero(mask))
+    """Why the object ends on slice ``plane`` with this ``mask`` of ``area`` pixels, or None
+    where it goes on."""
     if area < smallest:
         return "the mask vanished"
     if iou(prior, mask) < settings.min_consistency:
@@ -250,11 +250,13 @@ def propagation_steps(
                     if on_end is not None:
                         on_end(PropagationEnd(plane, "you emptied that slice"))
                     break
+                area = int(np.count_nonzero(mask))
             else:
                 mask, anchored = session.predict_slice(plane, prior), False
                 if start_range is not None:
                     mask = keep_intensity(session, plane, mask, plane - direction, prior, start_range)
-                reason = _end_reason(session, plane, mask, plane - direction, prior, smallest, trend, reference,
+                area = int(np.count_nonzero(mask))
+                reason = _end_reason(session, plane, mask, area, plane - direction, prior, smallest, trend, reference,
                                      start_range, settings)
                 if reason is not None:
                     ended, plane = plane, _next_anchor(anchors, plane, direction)
@@ -267,7 +269,6 @@ def propagation_steps(
                 plane = _next_anchor(anchors, plane, direction)
                 continue
             prior = mask
-            area = int(np.count_nonzero(mask))
             trend = AreaTrend.of(area) if anchored else trend.through(area)
             plane += direction
 
