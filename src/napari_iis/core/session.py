@@ -383,8 +383,9 @@ class InteractiveSession:
             raise ValueError("predict_slice needs a volume (z, y, x)")
         if not 0 <= plane < self.shape[0]:
             raise ValueError(f"slice {plane} is outside the volume's {self.shape[0]} slices")
-        mask = self._run_engine(tuple(prompts), SparseMask.from_dense(np.asarray(prior, bool)), plane,
-                                self.propagation_engine)
+        engine = self.propagation_engine
+        mask = self._run_engine(tuple(prompts), SparseMask.from_dense(np.asarray(prior, bool)), plane, engine,
+                                growth_penalty=engine.capabilities.propagation_growth_penalty)
         return mask.to_dense()
 
     def _plane_slices(self, plane: int) -> tuple[slice, ...]:
@@ -395,15 +396,16 @@ class InteractiveSession:
         return self.shape if plane is None else self.shape[1:]
 
     def _run_engine(self, prompts: tuple[Prompt, ...], previous: SparseMask, plane: int | None,
-                    engine: Engine | None = None) -> SparseMask:
+                    engine: Engine | None = None, growth_penalty: float = 0.0) -> SparseMask:
         """Crop, predict and paste back, in the volume or (``plane``) in one of its slices,
         with ``engine`` (by default the session's for the volume, or its slice engine); a
-        first prediction is redone in its own mask's window where the engine asks for it."""
+        first prediction is redone in its own mask's window where the engine asks for it.
+        ``growth_penalty`` lowers the logits outside ``previous`` (propagation's prior)."""
         if engine is None:
             engine = self.engine if plane is None else self.slice_engine
         policy = self._crop_policy_for(engine, in_slice=plane is not None)
         if previous.bbox() is not None:
-            return self._predict_window(engine, policy, prompts, previous, plane)
+            return self._predict_window(engine, policy, prompts, previous, plane, growth_penalty)
         for first_policy in policy.first_windows():
             mask = self._predict_window(engine, first_policy, prompts, previous, plane)
             if first_policy is policy or self._fits_window(mask, plane):
@@ -426,7 +428,7 @@ class InteractiveSession:
 
     def _predict_window(
         self, engine: Engine, policy: CropPolicy, prompts: tuple[Prompt, ...], previous: SparseMask,
-        plane: int | None,
+        plane: int | None, growth_penalty: float = 0.0,
     ) -> SparseMask:
         ndim = self.ndim if plane is None else 2
         shape = self._extent(plane)
@@ -460,6 +462,8 @@ class InteractiveSession:
             carried_prior=plane is not None,
         )
         logits = np.asarray(engine.predict(request), dtype=np.float32)
+        if growth_penalty:
+            logits -= np.float32(growth_penalty) * (previous_crop < 0.5)
         self.last_window = window
         return SparseMask.from_patch(shape, window.start, paste_logits(logits, window))
 

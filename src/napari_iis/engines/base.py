@@ -32,6 +32,10 @@ class EngineCapabilities:
     # After the first prompt of an object, predict once more in the window of the mask it
     # gave (with that mask as the previous mask): the first window is sized blind.
     zoom_in_first: bool = False
+    # Propagation only: the logits outside the prior carried from the slice before are
+    # lowered by this much, so a mask grows past that slice's only where the engine is
+    # sure (a calibrated engine's masks otherwise creep outward, slice by slice)
+    propagation_growth_penalty: float = 0.0
 
     def input_size(self, ndim: int) -> int:
         return self.input_size_2d if ndim == 2 else self.input_size_3d

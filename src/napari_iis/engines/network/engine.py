@@ -147,7 +147,8 @@ class NetworkEngine(_TorchEngine):
 
     name = "network"
     capabilities = EngineCapabilities(
-        ndims=frozenset({2}), input_size_2d=256, crop_expansion=1.4, magnify_2d=True, zoom_in_first=True)
+        ndims=frozenset({2}), input_size_2d=256, crop_expansion=1.4, magnify_2d=True, zoom_in_first=True,
+        propagation_growth_penalty=2.0)
 
     def __init__(self, weights: Path | None = None, threads: int | None = None, refine: bool = True,
                  flip_average: bool = True) -> None:
