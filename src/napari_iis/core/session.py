@@ -463,7 +463,7 @@ class InteractiveSession:
         )
         logits = np.asarray(engine.predict(request), dtype=np.float32)
         if growth_penalty:
-            logits -= np.float32(growth_penalty) * (previous_crop < 0.5)
+            logits = logits - np.float32(growth_penalty) * (previous_crop < 0.5)
         self.last_window = window
         return SparseMask.from_patch(shape, window.start, paste_logits(logits, window))
 
