@@ -10,7 +10,7 @@ from napari_iis.engines.network.engine import load_model
 from napari_iis.engines.network.inputs import prompt_channels
 from napari_iis.engines.network.model import IISNet, ModelConfig
 from napari_iis.engines.network.model3d import IISNet3D, ModelConfig3D
-from napari_iis.training.clicks import corrective_click, first_prompts, perturbed_truth
+from napari_iis.training.clicks import corrective_click, first_prompts, perturbed_truth, propagation_prior
 from napari_iis.training.data import find_objects, grainy_noise, procedural_image, sample_crop
 from napari_iis.training.data3d import (TRAIN_SETS_3D, load_training_volumes, procedural_volume, sample_crop_3d,
                                          volume_slices)
@@ -69,6 +69,18 @@ def test_perturbed_previous_masks_grow_or_shrink_the_object_near_its_boundary():
         grown += mask.sum() > ball.sum()
         shrunk += mask.sum() < ball.sum()
     assert grown and shrunk
+
+
+def test_a_widened_propagation_prior_holds_the_object_and_a_band_of_1_to_3_samples_around_it():
+    rng = np.random.default_rng(0)
+    grid = np.indices((64, 64))
+    disk = ((grid - 32) ** 2).sum(axis=0) <= 12**2
+    priors = [propagation_prior(rng, disk, 0.5).astype(bool) for _ in range(40)]
+    widened = [p for p in priors if not np.array_equal(p, disk)]
+    assert 10 < len(widened) < 30 and all((p >= disk).all() for p in widened)
+    radii = [np.sqrt(((np.argwhere(p) - 32) ** 2).sum(axis=1)).max() for p in widened]
+    assert min(radii) > 12.5 and max(radii) <= 15.5
+    assert all(np.array_equal(propagation_prior(rng, disk, 0.0), disk) for _ in range(5))
 
 
 def test_grainy_noise_is_gray_and_grains_span_neighbouring_samples():

@@ -78,7 +78,7 @@ def test_weights_trained_with_propagation_samples_propagate_from_the_prior_alone
     assert sorted(v.source for v in volumes) == ["ct_abdomen", "synthetic_spheres", "synthetic_spheres"]
     config = TrainConfig(data_root=str(tmp_path / "pack"), splits_dir=str(REPO_ROOT / "splits"),
                          out_dir=str(tmp_path / "run"), steps=2, batch=2, size=48, threads=1, checkpoint_every=1,
-                         max_corrections=1, sets=("isbi2012_em",), propagation_share=0.5,
+                         max_corrections=1, sets=("isbi2012_em",), propagation_share=0.5, widened_prior=0.5,
                          init=str(packaged_weights()))
     pools = load_pools(config, progress=lambda items: items)
     assert len(pools[PROPAGATION_VOLUMES]) == 3 and len(pools["isbi2012_em"]) == 24

@@ -121,7 +121,7 @@ def _run_train(args: argparse.Namespace) -> int:
         data_root=str(args.data), splits_dir=str(args.splits), out_dir=str(args.out), steps=args.steps,
         batch=args.batch or DEFAULT_BATCH[args.dims], size=args.size or DEFAULT_SIZE[args.dims], lr=args.lr,
         seed=args.seed, threads=args.threads, device=args.device, sets=sets, dims=args.dims,
-        perturbed_previous=args.perturbed_previous, noisy_share=args.noisy_share, workers=args.workers,
+        perturbed_previous=args.perturbed_previous, widened_prior=args.widened_prior, noisy_share=args.noisy_share, workers=args.workers,
         minutes=args.minutes, init=str(args.init or ""), max_corrections=args.max_corrections,
         first_click_share=args.first_click_share, propagation_share=args.propagation_share,
     )
@@ -220,6 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--perturbed-previous", type=float, default=0.2,
                        help="share of samples whose previous mask is the object grown or shrunk by 1-3 samples")
+    train.add_argument("--widened-prior", type=float, default=0.0,
+                       help="share of propagation samples whose prior is the neighbouring slice's object grown by 1-3 "
+                            "samples (a propagation drifting outward); not yet measured")
     train.add_argument("--max-corrections", type=int, default=3,
                        help="each step simulates 0 to this many corrective clicks before the trained one")
     train.add_argument("--first-click-share", type=float, default=None,

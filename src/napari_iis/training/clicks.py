@@ -53,10 +53,19 @@ def corrective_click(truth: np.ndarray, prediction: np.ndarray, ignore: np.ndarr
     return next_click(truth, prediction, ignore, clicked)
 
 
-def perturbed_truth(rng: np.random.Generator, truth: np.ndarray) -> np.ndarray:
+def perturbed_truth(rng: np.random.Generator, truth: np.ndarray, grow_only: bool = False) -> np.ndarray:
     """The object grown or shrunk by 1 to 3 samples: a previous mask that is slightly
     wrong on every side, so the network learns to pull a mask back to the object's
-    boundary rather than grow whatever mask it is given."""
+    boundary rather than grow whatever mask it is given (``grow_only``: grown)."""
     structure = ndimage.generate_binary_structure(truth.ndim, 1)
-    change = ndimage.binary_dilation if rng.random() < 0.5 else ndimage.binary_erosion
+    change = ndimage.binary_dilation if grow_only or rng.random() < 0.5 else ndimage.binary_erosion
     return change(truth, structure, iterations=int(rng.integers(1, 4))).astype(np.float32)
+
+
+def propagation_prior(rng: np.random.Generator, prior: np.ndarray, widened_share: float) -> np.ndarray:
+    """A propagation sample's previous mask: the object on the neighbouring slice, in
+    ``widened_share`` of the samples grown by 1 to 3 samples, as a propagation that has
+    drifted outward hands it on (trained on true priors only, the network keeps that excess)."""
+    if widened_share and rng.random() < widened_share:
+        return perturbed_truth(rng, prior.astype(bool), grow_only=True)
+    return prior.astype(np.float32)

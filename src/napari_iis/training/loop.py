@@ -14,7 +14,7 @@ import numpy as np
 
 from ..engines.network.engine import PRIOR_ONLY
 from .batches import PROPAGATION_VOLUMES, CropWork, ParallelBatches, Pools, draw_batch
-from .clicks import perturbed_truth
+from .clicks import perturbed_truth, propagation_prior
 from .data import NATURAL, SLICED_SETS, TRAIN_SETS, Crop, TrainImage, load_training_images
 from .data3d import TRAIN_SETS_3D, TrainVolume, load_training_volumes, volume_slices
 from .pack import is_pack, read_pack
@@ -41,6 +41,8 @@ class TrainConfig:
     propagation_share: float = 0.0
     # Share of samples whose previous mask is the object grown or shrunk a little.
     perturbed_previous: float = 0.2
+    # Share of propagation samples whose prior is the neighbouring slice's object grown a little.
+    widened_prior: float = 0.0
     # Share of 2D crops given grainy gray noise (grainy_noise); the shipped weights: none.
     noisy_share: float = 0.0
     seed: int = 0
@@ -226,7 +228,7 @@ def train(config: TrainConfig, progress: Callable[[Iterable], Iterable] = lambda
                     previous = predicted.astype(np.float32)
             model.train()
         for index in priors:  # propagation samples: the prior alone, without clicks
-            prompts[index], previous[index] = [], crops[index].prior
+            prompts[index], previous[index] = [], propagation_prior(rng, crops[index].prior, config.widened_prior)
         for index, crop in enumerate(crops):
             if crop.prior is None and rng.random() < config.perturbed_previous:
                 previous[index] = perturbed_truth(rng, crop.truth)
