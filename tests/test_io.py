@@ -42,6 +42,19 @@ def test_spacing_without_affine(tmp_path):
     assert read_nifti(out).spacing == pytest.approx((5.0, 0.7, 0.7))
 
 
+def test_the_spacing_unit_is_read_and_written_back(ct_path, tmp_path):
+    assert read_nifti(ct_path).unit == "mm"  # the file says "unknown", read as mm as ITK reads it
+    stack = write_nifti(tmp_path / "cells.nii.gz", np.ones((4, 5, 6), np.uint8), spacing=(2.0, 0.3, 0.3),
+                        unit="micron")
+    assert read_nifti(stack).unit == "µm"
+    from napari_iis.napari_glue.io_hooks import read_layers, write_labels
+
+    (data, meta, _), = read_layers(str(stack))
+    assert meta["units"] == ("µm",) * 3  # napari's scale bar and the widget's sizes in microns
+    labels = write_labels(str(tmp_path / "cells_labels.nii.gz"), data, meta)[0]
+    assert nib.load(labels).header.get_xyzt_units()[0] == "micron"
+
+
 def test_bad_volume_is_refused(tmp_path):
     with pytest.raises(ValueError, match="3 axes"):
         write_nifti(tmp_path / "v.nii", np.ones((4, 5)))
@@ -51,6 +64,7 @@ def test_napari_opens_nifti_with_spacing_and_saves_labels_on_its_grid(make_napar
     viewer = make_napari_viewer()
     (layer,) = viewer.open(str(ct_path), plugin="napari-iis")
     assert layer.data.shape == (30, 101, 122) and tuple(layer.scale) == (3.0, 3.0, 3.0)
+    assert [str(u) for u in layer.units] == ["millimeter"] * 3
     assert tuple(layer.contrast_limits) == (-160, 240)  # a CT in HU opens in the soft-tissue window
     # the file is stored RAS; it shows as radiologists read it, as the packaged sample does
     np.testing.assert_array_equal(layer.data, load_ct()[0])

@@ -322,7 +322,7 @@ def propagated_ball(viewer_and_widget, qtbot, repropagate: bool = False):
     """A ball segmented slice by slice (watershed): one click on slice 8, then P."""
     viewer, start = viewer_and_widget
     volume, truth = disk_image(shape=(16, 60, 70), centre=(8, 30, 35), radius=7)
-    layer, widget = start(volume, engine="watershed")
+    layer, widget = start(volume, engine="watershed", units="mm")
     widget.slices_check.setChecked(True)
     widget.engine_combo.setCurrentText("watershed")
     widget.repropagate_check.setChecked(repropagate)
@@ -339,7 +339,8 @@ def test_a_corrected_slice_is_kept_and_a_negative_click_ends_the_object(viewer_a
     viewer, layer, widget, truth, _ = propagated_ball(viewer_and_widget, qtbot)
     propagated = widget.preview_layer.data > 0
     assert np.flatnonzero(propagated.any(axis=(1, 2))).tolist() == list(range(2, 15))
-    assert f"{propagated.sum()} voxels on slices 2–14" in widget.status.text()  # where it ended, and why
+    # its size in the image's units (1 mm voxels: 1,000 a millilitre), where it ended, and why
+    assert f"{propagated.sum()} voxels ({propagated.sum() / 1000:.1f} mL) on slices 2–14" in widget.status.text()
     assert "not carried to slice 15: the mask vanished" in widget.status.text()
     # "not here": a negative (Control) click on slice 12 clears that slice only ...
     click_on_slice(viewer, layer, widget, qtbot, 12, (30, 35), modifier=Qt.KeyboardModifier.ControlModifier)
@@ -353,6 +354,11 @@ def test_a_corrected_slice_is_kept_and_a_negative_click_ends_the_object(viewer_a
     assert np.flatnonzero(final.any(axis=(1, 2))).tolist() == list(range(2, 12))
     assert "not carried to slice 12: you emptied that slice" in widget.status.text()
     assert np.array_equal(final[8], propagated[8]) and dice(truth[:12], final[:12]) > 0.8
+    widget.commit()
+    wait_idle(qtbot, widget)
+    labels = viewer.layers[LABELS_LAYER_NAME]
+    assert [str(u) for u in labels.units] == ["millimeter"] * 3  # the labels sit on the image's grid
+    assert f"committed label 1 ({final.sum()} voxels, {final.sum() / 1000:.1f} mL)" in widget.status.text()
 
 
 def test_a_correction_can_propagate_again_by_itself(viewer_and_widget, qtbot):

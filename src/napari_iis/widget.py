@@ -406,7 +406,7 @@ class SegmentationWidget(QWidget):
             self.status.setText("ready: click on an object")
         elif not report.errors:
             count = len(report.prompts)
-            text = f"current object: {_extent_text(report.mask)}, {count} prompt{'' if count == 1 else 's'}"
+            text = f"current object: {_extent_text(report.mask, self.grid)}, {count} prompt{'' if count == 1 else 's'}"
             planes = sorted({int(round(c[0])) for p in report.prompts for c in p.coordinates()})
             if self.slices_check.isChecked() and self.grid is not None and self.grid.ndim == 3 and len(planes) > 1:
                 text += f"; slices {', '.join(map(str, planes))} stay as corrected when you propagate"
@@ -439,7 +439,9 @@ class SegmentationWidget(QWidget):
         except ValueError as error:
             show_error(f"napari-iis: {error}")
             return
-        self.status.setText(f"committed label {label_id} ({written} pixels) to '{labels.name}'")
+        size = self.grid.physical_size(written) if self.grid is not None else None
+        self.status.setText(f"committed label {label_id} ({written} {'voxels' if mask.ndim == 3 else 'pixels'}"
+                            f"{f', {size}' if size else ''}) to '{labels.name}'")
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
         self._close_loading()
@@ -447,12 +449,15 @@ class SegmentationWidget(QWidget):
         super().closeEvent(event)
 
 
-def _extent_text(mask: SparseMask | None) -> str:
-    """The object's size, and on a volume the slices it spans (where a propagation ended)."""
+def _extent_text(mask: SparseMask | None, grid: ImageGrid | None) -> str:
+    """The object's size (in the image's units where it has them), and on a volume the
+    slices it spans (where a propagation ended)."""
     if mask is None or mask.area == 0:
         return "empty"
+    size = grid.physical_size(mask.area) if grid is not None else None
+    physical = f" ({size})" if size else ""
     if mask.data.ndim != 3:
-        return f"{mask.area} pixels"
+        return f"{mask.area} pixels{physical}"
     planes = np.flatnonzero(mask.data.any(axis=(1, 2))) + mask.offset[0]
     span = f"slice {planes[0]}" if len(planes) == 1 else f"slices {planes[0]}–{planes[-1]}"
-    return f"{mask.area} voxels on {span}"
+    return f"{mask.area} voxels{physical} on {span}"

@@ -20,8 +20,13 @@ SUFFIXES = (".nii", ".nii.gz")
 @dataclass(frozen=True)
 class Volume:
     data: np.ndarray  # (z, y, x)
-    spacing: tuple[float, float, float]  # (z, y, x) in mm
+    spacing: tuple[float, float, float]  # (z, y, x) in ``unit``
     affine: np.ndarray  # 4x4, voxel (x, y, z) index to world (RAS mm), as in the file
+    unit: str = "mm"  # of the spacing: "mm", "µm" or "m"
+
+
+# NIfTI's xyz unit codes; "unknown" is read as mm, as ITK, 3D Slicer and ITK-SNAP read it
+_NIFTI_UNITS = {"mm": "mm", "unknown": "mm", "micron": "µm", "meter": "m"}
 
 
 # The abdominal soft-tissue window (level 40, width 400 HU): what a radiologist looks through first.
@@ -66,7 +71,8 @@ def read_nifti(path: str | Path) -> Volume:
         raise ValueError(f"{path} has {len(image.shape)} axes; napari-iis reads 3D NIfTI volumes")
     data = np.asanyarray(image.dataobj)  # the file's own dtype: int16 CT stays int16
     zooms = tuple(float(z) for z in image.header.get_zooms()[:3])
-    return Volume(np.transpose(data, (2, 1, 0)), (zooms[2], zooms[1], zooms[0]), np.asarray(image.affine, float))
+    unit = _NIFTI_UNITS.get(image.header.get_xyzt_units()[0], "mm")
+    return Volume(np.transpose(data, (2, 1, 0)), (zooms[2], zooms[1], zooms[0]), np.asarray(image.affine, float), unit)
 
 
 def on_grid(volume: Volume, affine: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

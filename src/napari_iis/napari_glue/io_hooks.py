@@ -15,6 +15,8 @@ from ..io.tiff import is_tiff, read_tiff, readable_axes, write_tiff
 AFFINE_KEY = "nifti_affine"
 # the (z, y, x) axes flipped for display: a saved labels volume is flipped back onto the file's grid
 FLIPS_KEY = "display_flips"
+# a layer's spacing unit -> NIfTI's name for it
+_NIFTI_UNIT_NAMES = {"mm": "mm", "µm": "micron", "m": "meter"}
 
 
 def get_reader(path: str | list[str]) -> Callable[[str], list[tuple[Any, dict, str]]] | None:
@@ -75,8 +77,9 @@ def _layers(volume: Volume, path: str, name: str, labels: bool) -> list[tuple[An
     """The volume as radiologists read it (flipped views, no copy), with the file's affine
     and the flips in its metadata so that labels save onto the file's own grid."""
     flips = radiological_flips(volume.affine)
-    meta = {"name": name, "scale": volume.spacing,
-            "metadata": {AFFINE_KEY: volume.affine.tolist(), FLIPS_KEY: list(flips), "source_path": path}}
+    meta = {"name": name, "scale": volume.spacing, "units": (volume.unit,) * 3,
+            "metadata": {AFFINE_KEY: volume.affine.tolist(), FLIPS_KEY: list(flips), "source_path": path,
+                         "spacing_unit": volume.unit}}
     window = None if labels else ct_window(volume.data)
     if window is not None:
         meta["contrast_limits"] = window  # the widget then segments through this window too
@@ -91,7 +94,7 @@ def write_labels(path: str, data: Any, meta: dict) -> list[str]:
     on_file_grid = np.flip(np.asarray(data), tuple(metadata.get(FLIPS_KEY, ())))
     written = write_nifti(path, on_file_grid, None if affine is None else np.asarray(affine),
                           tuple(meta.get("scale", (1.0, 1.0, 1.0)))[-3:],
-                          unit="micron" if metadata.get("spacing_unit") == "µm" else "mm")
+                          unit=_NIFTI_UNIT_NAMES.get(metadata.get("spacing_unit"), "mm"))
     return [str(written)]
 
 

@@ -11,6 +11,7 @@ from napari.utils.colormaps.standardize_color import transform_color
 
 from ..core.image import sample_step
 from ..core.mask import SparseMask
+from ..core.measure import physical_size
 from ..core.prompts import Box, Click, Prompt, Scribble
 
 POSITIVE_COLOR = "#2ecc40"
@@ -30,22 +31,34 @@ class ImageGrid:
     scale: tuple[float, ...]
     translate: tuple[float, ...]
     channel_axis: int | None  # of the layer's data, as the session reads it
+    units: tuple[str, ...]  # per axis, as napari names them ("millimeter", "pixel")
 
     @property
     def ndim(self) -> int:
         return len(self.shape)
 
+    @property
+    def placement(self) -> dict[str, tuple]:
+        """The keywords that put a new layer on this grid."""
+        return {"scale": self.scale, "translate": self.translate, "units": self.units}
+
+    def physical_size(self, count: int) -> str | None:
+        """``count`` pixels or voxels in the image's units ("152.3 mL"); None where its axes
+        have no common length unit."""
+        return physical_size(count, self.scale, self.units[0]) if len(set(self.units)) == 1 else None
+
 
 def image_grid(image: Image, channels_first: bool = False) -> ImageGrid:
     """``channels_first``: the layer's first axis holds channels, e.g. (C, Y, X) or (C, Z, Y, X)."""
     data = image.data[0] if image.multiscale else image.data
+    units = tuple(str(u) for u in image.units)
     if image.rgb:
-        return ImageGrid(tuple(data.shape[:-1]), tuple(image.scale), tuple(image.translate), -1)
+        return ImageGrid(tuple(data.shape[:-1]), tuple(image.scale), tuple(image.translate), -1, units)
     if channels_first:
         if data.ndim < 3:
             raise ValueError(f"'{image.name}' has {data.ndim} axes: no axis is left for channels")
-        return ImageGrid(tuple(data.shape[1:]), tuple(image.scale[1:]), tuple(image.translate[1:]), 0)
-    return ImageGrid(tuple(data.shape), tuple(image.scale), tuple(image.translate), None)
+        return ImageGrid(tuple(data.shape[1:]), tuple(image.scale[1:]), tuple(image.translate[1:]), 0, units[1:])
+    return ImageGrid(tuple(data.shape), tuple(image.scale), tuple(image.translate), None, units)
 
 
 def chosen_window(image: Image) -> tuple[float, float] | None:
@@ -81,8 +94,7 @@ def make_prompt_layer(grid: ImageGrid) -> Points:
         symbol="disc",
         border_color="white",
         size=max(4.0, 0.012 * max(grid.shape[-2:])),
-        scale=grid.scale,
-        translate=grid.translate,
+        **grid.placement,
     )
     layer.feature_defaults["positive"] = True
     return layer
@@ -105,7 +117,7 @@ def make_shapes_layer(grid: ImageGrid) -> Shapes:
     """A Shapes layer on ``grid`` for box (rectangle) and scribble (path) prompts."""
     return Shapes(
         ndim=grid.ndim, name=SHAPES_LAYER_NAME, face_color="transparent", edge_color=BOX_COLOR,
-        edge_width=max(1.0, 0.004 * max(grid.shape[-2:])), scale=grid.scale, translate=grid.translate,
+        edge_width=max(1.0, 0.004 * max(grid.shape[-2:])), **grid.placement,
     )
 
 
@@ -152,15 +164,13 @@ def _shows(layer: Shapes, shapes: list[np.ndarray], types: list[str], colours: l
 
 def make_preview_layer(grid: ImageGrid) -> Labels:
     return Labels(
-        np.zeros(grid.shape, dtype=np.uint8), name=PREVIEW_LAYER_NAME, opacity=0.55,
-        scale=grid.scale, translate=grid.translate,
+        np.zeros(grid.shape, dtype=np.uint8), name=PREVIEW_LAYER_NAME, opacity=0.55, **grid.placement,
     )
 
 
 def make_target_labels(grid: ImageGrid, name: str, metadata: dict) -> Labels:
     """An empty labels layer on ``grid`` (``metadata``, e.g. a NIfTI affine, saves it on the image's grid)."""
-    return Labels(np.zeros(grid.shape, dtype=np.uint32), name=name, scale=grid.scale,
-                  translate=grid.translate, metadata=dict(metadata))
+    return Labels(np.zeros(grid.shape, dtype=np.uint32), name=name, metadata=dict(metadata), **grid.placement)
 
 
 def show_mask(layer: Labels, mask: SparseMask, shown: SparseMask | None) -> None:

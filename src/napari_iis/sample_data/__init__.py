@@ -55,6 +55,6 @@ def load_ct() -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]]:
 def abdomen_ct() -> list[tuple[Any, dict[str, Any], str]]:
     """Abdominal CT (30 × 101 × 122 at 3 mm), shown with a soft-tissue window."""
     image, _, spacing = load_ct()
-    meta = {"name": "abdomen CT", "scale": spacing, "contrast_limits": CT_SOFT_TISSUE_WINDOW, "colormap": "gray",
-            "metadata": {"source": CT_SOURCE}}
+    meta = {"name": "abdomen CT", "scale": spacing, "units": ("mm",) * 3, "contrast_limits": CT_SOFT_TISSUE_WINDOW,
+            "colormap": "gray", "metadata": {"source": CT_SOURCE, "spacing_unit": "mm"}}
     return [(image, meta, "image")]
