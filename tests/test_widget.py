@@ -150,6 +150,34 @@ def test_clicks_commit_undo_and_escape_on_the_canvas(viewer_and_widget, qtbot):
     assert np.asarray(target.data).max() == 1
 
 
+def test_one_click_per_object_commits_each_nucleus_as_its_own_label(viewer_and_widget, qtbot):
+    viewer, start = viewer_and_widget
+    image, labels = load_sample("nuclei")
+    ids, areas = np.unique(labels[labels > 0], return_counts=True)
+    nuclei = [labels == i for i in ids[np.argsort(areas)[::-1][:3]]]
+    centres = [tuple(np.argwhere(n).mean(axis=0).astype(int)) for n in nuclei]
+    layer, widget = start(image)
+    click(viewer, layer, centres[0])  # an object in progress ...
+    wait_idle(qtbot, widget)
+    in_progress = widget.preview_layer.data > 0
+    widget.each_check.setChecked(True)  # ... is committed when the mode is switched on: label 1
+    for centre in centres[1:]:
+        click(viewer, layer, centre)  # no Enter: labels 2 and 3
+    wait_idle(qtbot, widget)
+    written = np.asarray(viewer.layers[LABELS_LAYER_NAME].data)
+    assert sorted(np.unique(written).tolist()) == [0, 1, 2, 3]
+    assert np.array_equal(written == 1, in_progress)
+    for label_id, (nucleus, centre) in enumerate(zip(nuclei, centres), start=1):
+        assert written[centre] == label_id and dice(nucleus, written == label_id) > 0.5
+    assert not (widget.preview_layer.data > 0).any() and len(widget.prompt_layer.data) == 0
+    assert widget.status.text().startswith("committed label 3 (")
+    # a negative click has no object to correct: refused, nothing written
+    click(viewer, layer, np.argwhere(labels == 0)[0], modifier=Qt.KeyboardModifier.ControlModifier)
+    qtbot.wait(200)
+    assert np.array_equal(np.asarray(viewer.layers[LABELS_LAYER_NAME].data), written)
+    assert len(widget.prompt_layer.data) == 0
+
+
 def test_rgb_image(viewer_and_widget, qtbot):
     viewer, start = viewer_and_widget
     image, truth = disk_image()

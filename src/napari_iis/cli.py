@@ -34,6 +34,14 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
     from .core.evaluation import evaluate_dataset
 
+    if args.mode == "each":
+        from .core.evaluation_each import evaluate_each
+
+        return _print_report(evaluate_each(
+            args.dataset, _engine_with_weights(args, ndim=2), min_area=args.min_area, split_file=args.split,
+            max_images=args.max_images,
+            progress=lambda items: tqdm(items, desc=f"evaluate {Path(args.dataset).name}", unit="image"),
+        ), args.json)
     report = evaluate_dataset(
         args.dataset,
         _engine_with_weights(args, ndim=2),
@@ -149,6 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="simulated-click evaluation on a 2D data set")
     evaluate.add_argument("dataset", type=Path, help="a folder with images/ and labels/ (16-bit, 65535 = ignore)")
     evaluate.add_argument("--engine", default=DEFAULT_ENGINE, choices=available_engines())
+    evaluate.add_argument("--mode", choices=("clicks", "each"), default="clicks",
+                          help="clicks: the click protocol, object by object; each: one click on every object "
+                               "of an image, all into one label image (the widget's one-click-per-object mode)")
+    evaluate.add_argument("--max-images", type=int, default=None, help="--mode each: the first N images")
     evaluate.add_argument("--max-clicks", type=int, default=20)
     evaluate.add_argument("--min-area", type=int, default=100, help="skip objects smaller than this (pixels)")
     evaluate.add_argument("--max-objects", type=int, default=None, help="evaluate a fixed random sample of objects")

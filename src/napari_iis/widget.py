@@ -86,6 +86,10 @@ class SegmentationWidget(QWidget):
             "(default: the one that segments slices); on fluorescence stacks the watershed follows "
             "nuclei's edges better (docs/user_guide.md)")
         self.overwrite_check = QCheckBox("overwrite other objects")
+        self.each_check = QCheckBox("one click per object: each click (or box) commits a new label")
+        self.each_check.setToolTip(
+            "for many small objects (nuclei, cells): click once on each, no Enter needed; "
+            "napari's undo on the labels layer takes one back, Edit label refines one")
         self.slices_check = QCheckBox("volumes: segment slice by slice (then propagate)")
         self.channels_check = QCheckBox("the image's first axis holds channels (C, …)")
         self.start_button = QPushButton("Start on this image")
@@ -128,6 +132,7 @@ class SegmentationWidget(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.overwrite_check)
+        layout.addWidget(self.each_check)
         layout.addWidget(self.slices_check)
         layout.addWidget(self.channels_check)
         layout.addWidget(self.start_button)
@@ -153,6 +158,7 @@ class SegmentationWidget(QWidget):
         self.undo_button.clicked.connect(self.undo)
         self.redo_button.clicked.connect(self.redo)
         self.negative_check.toggled.connect(self._set_negative_mode)
+        self.each_check.toggled.connect(self._on_each_toggled)
         self.edit_button.clicked.connect(lambda: self.edit_label())
         self.propagate_button.clicked.connect(self.propagate)
         self.cancel_button.clicked.connect(self.worker.cancel_propagation)
@@ -293,6 +299,8 @@ class SegmentationWidget(QWidget):
         """A click at ``position`` in the image's data coordinates."""
         from .core.prompts import Click
 
+        if self._refused_one_per_object(Click(tuple(position), positive)):
+            return
         if self.prompt_layer is not None:
             self.prompt_layer.add(np.asarray([position]))
             self.prompt_layer.features.loc[len(self.prompt_layer.data) - 1, "positive"] = positive
@@ -311,11 +319,31 @@ class SegmentationWidget(QWidget):
     def add_prompt(self, prompt: Any) -> None:
         """A box or scribble (or click) prompt, in the image's data coordinates; with
         *propagate again* ticked, a correction of a propagated object re-propagates it."""
+        if self._refused_one_per_object(prompt):
+            return
+        if self.each_check.isChecked() and self.editing_label is None:
+            self.worker.submit("reset")
+            self.worker.submit("prompt", prompt)
+            self.worker.submit("commit")
+            return
         shown = None if self._shown_mask is None else self._shown_mask.bbox()
         propagated = shown is not None and self.grid is not None and self.grid.ndim == 3 and shown[1][0] > shown[0][0]
         self.worker.submit("prompt", prompt)
         if propagated and self.repropagate_check.isChecked() and self.slices_check.isChecked():
             self.propagate()
+
+    def _refused_one_per_object(self, prompt: Any) -> bool:
+        """One click per object takes positive prompts only: a negative one has no object to correct."""
+        if not self.each_check.isChecked() or self.editing_label is not None or getattr(prompt, "positive", True):
+            return False
+        show_warning("napari-iis: one click per object: each click makes a new object, so negative prompts "
+                     "have nothing to correct; untick it (or use Edit label) to refine an object")
+        return True
+
+    def _on_each_toggled(self, on: bool) -> None:
+        """Switching to one click per object first commits the object in progress."""
+        if on and self._shown_mask is not None and self._shown_mask.area:
+            self.commit()
 
     def edit_label(self, label_id: int | None = None) -> None:
         """Refine an existing object of the target labels layer: its mask seeds the session."""

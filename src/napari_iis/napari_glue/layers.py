@@ -10,6 +10,7 @@ from napari.layers import Image, Labels, Points, Shapes
 from napari.utils.colormaps.standardize_color import transform_color
 
 from ..core.image import sample_step
+from ..core.batch import writable_pixels
 from ..core.mask import SparseMask
 from ..core.measure import physical_size
 from ..core.prompts import Box, Click, Prompt, Scribble
@@ -202,14 +203,15 @@ def write_object(
     """Write ``mask`` as ``label_id`` in one step of the layer's own undo history.
 
     Pixels of other objects are kept unless ``overwrite``; with ``replace`` the pixels of
-    ``label_id`` outside ``mask`` are cleared (an edited object). Returns pixels changed.
+    ``label_id`` outside ``mask`` are cleared (an edited object). Returns the pixels the
+    object holds where it was written (0 where nothing changed).
     """
     if mask.shape != labels.data.shape:
         raise ValueError(f"the mask of shape {mask.shape} does not fit the labels layer {labels.data.shape}")
     if label_id > np.iinfo(labels.data.dtype).max if labels.data.dtype.kind in "iu" else False:
         raise ValueError(f"label {label_id} does not fit the labels layer's {labels.data.dtype}")
     current = np.asarray(labels.data)
-    writable = mask if overwrite else mask & ((current == 0) | (current == label_id))
+    writable = writable_pixels(current, mask, label_id, overwrite)
     cleared = (current == label_id) & ~mask if replace else np.zeros_like(mask)
     changed = (writable & (current != label_id)) | cleared
     indices = np.nonzero(changed)
@@ -217,4 +219,4 @@ def write_object(
         return 0
     values = np.where(writable[indices], label_id, 0).astype(current.dtype)
     labels.data_setitem(indices, values)
-    return int(len(indices[0]))
+    return int(writable.sum())

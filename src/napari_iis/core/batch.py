@@ -1,0 +1,51 @@
+"""Many objects from one prompt each: a click (or a box) per nucleus, one label per object."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+import numpy as np
+
+from .mask import SparseMask
+from .prompts import Box, Click, Prompt, Scribble
+from .session import InteractiveSession
+
+Progress = Callable[[Iterable[Prompt]], Iterable[Prompt]]
+
+
+def writable_pixels(current: np.ndarray, mask: np.ndarray, label_id: int, overwrite: bool) -> np.ndarray:
+    """The pixels of ``mask`` that ``label_id`` may take in ``current`` labels: all of them
+    with ``overwrite``, else those that are background or already ``label_id``."""
+    return mask if overwrite else mask & ((current == 0) | (current == label_id))
+
+
+def paint(labels: np.ndarray, mask: SparseMask, label_id: int, overwrite: bool = False) -> int:
+    """Write ``mask`` into ``labels`` as ``label_id`` (in place, only inside the mask's
+    bounding box); returns the pixels the object holds."""
+    if mask.is_empty:
+        return 0
+    region = tuple(slice(o, o + n) for o, n in zip(mask.offset, mask.data.shape))
+    patch = labels[region]
+    writable = writable_pixels(patch, mask.data, label_id, overwrite)
+    patch[writable] = label_id
+    return int(writable.sum())
+
+
+def segment_each(
+    session: InteractiveSession,
+    prompts: Sequence[Prompt | Sequence[float]],
+    *,
+    overwrite: bool = False,
+    progress: Progress = lambda items: items,
+) -> np.ndarray:
+    """One object per prompt, as label ids 1, 2, … in the order given; a position stands for
+    a positive click there. An object keeps out of the pixels of the objects before it
+    unless ``overwrite``. The session's current object is discarded; it ends empty."""
+    as_prompts = [p if isinstance(p, (Click, Box, Scribble)) else Click(tuple(float(v) for v in p), True)
+                  for p in prompts]
+    labels = np.zeros(session.shape, dtype=np.int32)
+    for label_id, prompt in enumerate(progress(as_prompts), start=1):
+        session.reset()
+        paint(labels, session.add_prompts([prompt]), label_id, overwrite)
+    session.reset()
+    return labels
