@@ -9,12 +9,14 @@ import json
 import sys
 from pathlib import Path
 
+from napari_iis.core.plots import method_label
+
 COLUMNS = ("NoC@85", "NoC@90", "NoF@90", "mIoU@1", "mIoU@3", "mIoU@5", "s/click")
 
 
 def rows(paths: list[Path]) -> list[str]:
     reports = [json.loads(p.read_text()) for p in paths]
-    reports.sort(key=lambda r: (r["dataset"], r["engine"]))
+    reports.sort(key=lambda r: (r["dataset"], method_label(r)))
     lines = ["| set | engine | objects | " + " | ".join(COLUMNS) + " |", "|" + "---|" * (len(COLUMNS) + 3)]
     for report in reports:
         summary = report["summary"]
@@ -22,7 +24,7 @@ def rows(paths: list[Path]) -> list[str]:
         for column in COLUMNS:
             value = summary[column]
             cells.append(str(value) if isinstance(value, int) else f"{value:.3f}" if column.startswith(("mIoU", "s/")) else f"{value:.2f}")
-        lines.append(f"| {report['dataset']} | {report['engine']} | {summary['objects']} | " + " | ".join(cells) + " |")
+        lines.append(f"| {report['dataset']} | {method_label(report)} | {summary['objects']} | " + " | ".join(cells) + " |")
     return lines
 
 

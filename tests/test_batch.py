@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from napari_iis import InteractiveSession
 from napari_iis.cli import main
@@ -51,11 +52,13 @@ def test_objects_keep_out_of_earlier_ones_unless_overwriting():
     assert np.array_equal(taken == 1, first & ~second) and np.array_equal(taken == 2, second)
 
 
-def test_cli_evaluates_one_click_on_every_object(data_dir, tmp_path, capsys):
+@pytest.mark.parametrize(("first", "said"), [("click", "one click on every object"), ("box", "its box on every object")])
+def test_cli_evaluates_one_prompt_on_every_object(data_dir, tmp_path, capsys, first, said):
     out = tmp_path / "each.json"
     assert main(["evaluate", str(data_dir / "2d/dsb2018_nuclei"), "--mode", "each", "--max-images", "2",
-                 "--split", "splits/val_dsb2018_nuclei.txt", "--json", str(out)]) == 0
-    assert "one click on every object" in capsys.readouterr().out
+                 "--split", "splits/val_dsb2018_nuclei.txt", "--first-prompt", first, "--json", str(out)]) == 0
+    assert said in capsys.readouterr().out
     report = json.loads(out.read_text())
-    assert report["mode"] == "each" and report["summary"]["objects"] == len(report["objects"]) > 10
+    assert report["mode"] == "each" and report["first_prompt"] == first
+    assert report["summary"]["objects"] == len(report["objects"]) > 10
     assert report["summary"]["mIoU"] > 0.6 and report["summary"]["IoU>=0.5"] > 0.8

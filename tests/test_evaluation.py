@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import disk_image
+from conftest import REPO_ROOT, disk_image
 from napari_iis import InteractiveSession
 from napari_iis.cli import main
 from napari_iis.core.evaluation import clicks_to_reach, evaluate_dataset, evaluate_object, summarise
@@ -51,6 +51,20 @@ def test_the_click_observer_sees_each_click_and_the_mask_it_scored():
     assert seen[0][0].positive and truth[tuple(int(round(c)) for c in seen[0][0].position)]
     for (_, mask), score in zip(seen, result.ious):
         assert (mask & truth).sum() / (mask | truth).sum() == pytest.approx(score)
+
+
+def test_a_box_first_then_clicks_on_real_nuclei(data_dir, tmp_path):
+    common = dict(max_clicks=5, max_objects=12, seed=3, split_file=REPO_ROOT / "splits/val_dsb2018_nuclei.txt")
+    boxed = evaluate_dataset(data_dir / "2d/dsb2018_nuclei", "network", first_prompt="box", **common)
+    clicked = evaluate_dataset(data_dir / "2d/dsb2018_nuclei", "network", **common)
+    assert [o.name for o in boxed.objects] == [o.name for o in clicked.objects]
+    assert all(len(o.ious) == 5 for o in boxed.objects)
+    # a box says the object's extent: its first mask beats a first click's, and clicks still help
+    assert boxed.summary()["mIoU@1"] > max(0.75, clicked.summary()["mIoU@1"])
+    assert boxed.summary()["mIoU@5"] > boxed.summary()["mIoU@1"]
+    boxed.to_json(tmp_path / "boxed.json")
+    assert json.loads((tmp_path / "boxed.json").read_text())["first_prompt"] == "box"
+    assert "a box, then 4 clicks" in boxed.format_table()
 
 
 @pytest.mark.parametrize("engine", ["watershed", "random_walker"])
@@ -146,3 +160,6 @@ def test_cli_plots_curves_from_reports(tmp_path):
     import json
 
     assert np.allclose(miou_curve(json.loads((tmp_path / "toy.json").read_text())), [0.7, 0.85, 0.925])
+    from napari_iis.core.plots import method_label
+
+    assert method_label({"engine": "network", "first_prompt": "box"}) == "network, box first"

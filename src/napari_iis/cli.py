@@ -39,7 +39,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
         return _print_report(evaluate_each(
             args.dataset, _engine_with_weights(args, ndim=2), min_area=args.min_area, split_file=args.split,
-            max_images=args.max_images,
+            max_images=args.max_images, first_prompt=args.first_prompt,
             progress=lambda items: tqdm(items, desc=f"evaluate {Path(args.dataset).name}", unit="image"),
         ), args.json)
     report = evaluate_dataset(
@@ -51,6 +51,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         seed=args.seed,
         split_file=args.split,
         progress=lambda items: tqdm(items, desc=f"evaluate {Path(args.dataset).name}", unit="image"),
+        first_prompt=args.first_prompt,
     )
     return _print_report(report, args.json)
 
@@ -161,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="clicks: the click protocol, object by object; each: one click on every object "
                                "of an image, all into one label image (the widget's one-click-per-object mode)")
     evaluate.add_argument("--max-images", type=int, default=None, help="--mode each: the first N images")
+    evaluate.add_argument("--first-prompt", choices=("click", "box"), default="click",
+                          help="box: each object's bounding box as its first prompt (then clicks)")
     evaluate.add_argument("--max-clicks", type=int, default=20)
     evaluate.add_argument("--min-area", type=int, default=100, help="skip objects smaller than this (pixels)")
     evaluate.add_argument("--max-objects", type=int, default=None, help="evaluate a fixed random sample of objects")

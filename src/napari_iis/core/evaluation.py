@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -17,10 +17,11 @@ from .clicker import next_click
 from .datasets import IGNORE_LABEL, Target, group_by_image, list_targets, read_image, read_names, sample_targets
 from .mask import SparseMask
 from .metrics import iou
-from .prompts import Click
+from .prompts import Box, Click
 from .session import InteractiveSession
 
 IOU_THRESHOLDS = (0.85, 0.90)
+FirstPrompt = Literal["click", "box"]
 REPORTED_CLICKS = (1, 2, 3, 5, 10, 20)
 
 Progress = Callable[[Iterable[Any]], Iterable[Any]]
@@ -42,6 +43,7 @@ class EvaluationReport:
     max_clicks: int
     objects: list[ObjectResult] = field(default_factory=list)
     environment: dict[str, str] = field(default_factory=dict)
+    first_prompt: FirstPrompt = "click"
 
     def summary(self) -> dict[str, float | int]:
         return summarise([o.ious for o in self.objects], [o.seconds for o in self.objects], self.max_clicks)
@@ -51,6 +53,7 @@ class EvaluationReport:
             "dataset": self.dataset,
             "engine": self.engine,
             "max_clicks": self.max_clicks,
+            "first_prompt": self.first_prompt,
             "summary": self.summary(),
             "environment": self.environment,
             "objects": [asdict(o) for o in self.objects],
@@ -66,11 +69,17 @@ class EvaluationReport:
         for column in columns:
             value = summary[column]
             cells.append(str(value) if isinstance(value, int) else f"{value:.3f}" if "mIoU" in column or column == "s/click" else f"{value:.2f}")
-        widths = [max(len(c), len(v)) for c, v in zip(columns, cells)]
-        header = "| " + " | ".join(c.ljust(w) for c, w in zip(columns, widths)) + " |"
-        rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
-        row = "| " + " | ".join(v.ljust(w) for v, w in zip(cells, widths)) + " |"
-        return f"{self.dataset}, engine {self.engine}, {self.max_clicks} clicks\n{header}\n{rule}\n{row}"
+        prompts = f"{self.max_clicks} clicks" if self.first_prompt == "click" else f"a box, then {self.max_clicks - 1} clicks"
+        return f"{self.dataset}, engine {self.engine}, {prompts}\n{markdown_table(columns, cells)}"
+
+
+def markdown_table(columns: Sequence[str], cells: Sequence[str]) -> str:
+    """A one-row markdown table, its columns as wide as their widest entry."""
+    widths = [max(len(c), len(v)) for c, v in zip(columns, cells)]
+    header = "| " + " | ".join(c.ljust(w) for c, w in zip(columns, widths)) + " |"
+    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    row = "| " + " | ".join(v.ljust(w) for v, w in zip(cells, widths)) + " |"
+    return f"{header}\n{rule}\n{row}"
 
 
 def padded_curves(curves: Sequence[Sequence[float]], max_clicks: int) -> np.ndarray:
@@ -131,8 +140,11 @@ def evaluate_object(
     max_clicks: int,
     name: str = "",
     on_click: ClickObserver | None = None,
+    first_prompt: FirstPrompt = "click",
 ) -> ObjectResult:
-    """Simulate up to ``max_clicks`` clicks on one object from an empty mask.
+    """Simulate up to ``max_clicks`` clicks on one object from an empty mask; with
+    ``first_prompt="box"`` the first prompt is the object's bounding box instead (the tight
+    box of its pixels, as a user drags it), then clicks.
 
     Seconds per click time the session's prediction (crop, engine, paste back).
     """
@@ -141,7 +153,12 @@ def evaluate_object(
     clicked: list[tuple[int, ...]] = []
     ious: list[float] = []
     seconds: list[float] = []
-    for _ in range(max_clicks):
+    if first_prompt == "box" and np.all(truth_box[1] > truth_box[0]):
+        started = time.perf_counter()
+        prediction = session.add_prompts([Box(tuple(map(float, truth_box[0])), tuple(map(float, truth_box[1])))])
+        seconds.append(time.perf_counter() - started)
+        ious.append(_scored(truth, ignore, truth_box, prediction))
+    while len(ious) < max_clicks:
         prediction = session.sparse_mask
         predicted_box = prediction.bbox()
         region = _region([truth_box] + ([predicted_box] if predicted_box is not None else []), truth.shape)
@@ -159,11 +176,17 @@ def evaluate_object(
         seconds.append(time.perf_counter() - started)
         if on_click is not None:
             on_click(Click(position, click.positive), prediction)
-        predicted_box = prediction.bbox()
-        region = _region([truth_box] + ([predicted_box] if predicted_box is not None else []), truth.shape)
-        ious.append(iou(truth[region], prediction.read(region), None if ignore is None else ignore[region]))
+        ious.append(_scored(truth, ignore, truth_box, prediction))
     session.reset()
     return ObjectResult(name, ious, seconds)
+
+
+def _scored(truth: np.ndarray, ignore: np.ndarray | None, truth_box: tuple[np.ndarray, np.ndarray],
+            prediction: SparseMask) -> float:
+    """IoU of ``prediction``, read only around the object and the prediction."""
+    predicted_box = prediction.bbox()
+    region = _region([truth_box] + ([predicted_box] if predicted_box is not None else []), truth.shape)
+    return iou(truth[region], prediction.read(region), None if ignore is None else ignore[region])
 
 
 def evaluate_dataset(
@@ -176,8 +199,10 @@ def evaluate_dataset(
     seed: int = 0,
     split_file: Path | None = None,
     progress: Progress = lambda items: items,
+    first_prompt: FirstPrompt = "click",
 ) -> EvaluationReport:
-    """Run the click protocol on every target (or a fixed random sample) of a 2D set."""
+    """Run the click protocol on every target (or a fixed random sample) of a 2D set
+    (``first_prompt="box"``: each object's bounding box first, then clicks)."""
     engine = resolve_engine(engine)
     names = read_names(split_file) if split_file is not None else None
     targets: list[Target] = sample_targets(list_targets(dataset, min_area, names), max_objects, seed)
@@ -189,6 +214,7 @@ def evaluate_dataset(
         max_clicks=max_clicks,
         environment={"python": platform.python_version(), "machine": platform.machine(),
                      "processor": platform.processor() or "unknown"},
+        first_prompt=first_prompt,
     )
     groups = list(group_by_image(targets))
     bar = progress(groups)
@@ -198,5 +224,6 @@ def evaluate_dataset(
         ignore = labels == IGNORE_LABEL
         for target in group:
             truth = labels == target.label_id
-            report.objects.append(evaluate_object(session, truth, ignore, max_clicks, target.name))
+            report.objects.append(evaluate_object(session, truth, ignore, max_clicks, target.name,
+                                                  first_prompt=first_prompt))
     return report

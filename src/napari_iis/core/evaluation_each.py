@@ -15,9 +15,10 @@ import numpy as np
 from ..engines import Engine, resolve_engine
 from .batch import segment_each
 from .clicker import next_click
+from .evaluation import FirstPrompt, markdown_table
 from .datasets import IGNORE_LABEL, group_by_image, list_targets, read_image, read_names
 from .metrics import iou
-from .prompts import Click
+from .prompts import Box, Click, Prompt
 from .session import InteractiveSession
 
 IOU_LEVELS = (0.5, 0.8, 0.9)
@@ -37,6 +38,7 @@ class EachReport:
     engine: str
     objects: list[EachObject] = field(default_factory=list)
     seconds: float = 0.0  # segmenting all objects, reading and clicking excluded
+    first_prompt: FirstPrompt = "click"
 
     def summary(self) -> dict[str, float | int]:
         if not self.objects:
@@ -50,15 +52,13 @@ class EachReport:
 
     def format_table(self) -> str:
         summary = self.summary()
-        cells = {k: str(v) if isinstance(v, int) else f"{v:.3f}" for k, v in summary.items()}
-        widths = {k: max(len(k), len(v)) for k, v in cells.items()}
-        header = "| " + " | ".join(k.ljust(widths[k]) for k in cells) + " |"
-        rule = "|" + "|".join("-" * (widths[k] + 2) for k in cells) + "|"
-        row = "| " + " | ".join(v.ljust(widths[k]) for k, v in cells.items()) + " |"
-        return f"{self.dataset}, engine {self.engine}, one click on every object\n{header}\n{rule}\n{row}"
+        cells = [str(v) if isinstance(v, int) else f"{v:.3f}" for v in summary.values()]
+        prompt = "one click" if self.first_prompt == "click" else "its box"
+        return f"{self.dataset}, engine {self.engine}, {prompt} on every object\n{markdown_table(list(summary), cells)}"
 
     def to_json(self, path: Path) -> None:
-        payload = {"dataset": self.dataset, "engine": self.engine, "mode": "each", "summary": self.summary(),
+        payload = {"dataset": self.dataset, "engine": self.engine, "mode": "each", "first_prompt": self.first_prompt,
+                   "summary": self.summary(),
                    "objects": [asdict(o) for o in self.objects]}
         Path(path).write_text(json.dumps(payload))  # thousands of objects: one line
 
@@ -71,31 +71,37 @@ def evaluate_each(
     split_file: Path | None = None,
     max_images: int | None = None,
     progress: Progress = lambda items: items,
+    first_prompt: FirstPrompt = "click",
 ) -> EachReport:
     """Per image: the protocol's first click on every object of at least ``min_area``
-    pixels (the interior point farthest from its edge), in label order, then
-    ``segment_each``: an object keeps out of the objects segmented before it."""
+    pixels (the interior point farthest from its edge; ``first_prompt="box"``: the
+    object's bounding box), in label order, then ``segment_each``: an object keeps out of
+    the objects segmented before it."""
     engine = resolve_engine(engine)
     names = read_names(split_file) if split_file is not None else None
     groups = list(group_by_image(list_targets(dataset, min_area, names)))[:max_images]
     if not groups:
         raise ValueError(f"{dataset} has no object of at least {min_area} pixels to evaluate")
-    report = EachReport(dataset=Path(dataset).name, engine=engine.name)
+    report = EachReport(dataset=Path(dataset).name, engine=engine.name, first_prompt=first_prompt)
     for image_path, label_path, targets in progress(groups):
         session = InteractiveSession(read_image(image_path), engine=engine)
         labels = read_image(label_path)
         ignore = labels == IGNORE_LABEL
         truths = [labels == t.label_id for t in targets]
-        clicks = [_first_click(truth, ignore, session.spacing) for truth in truths]
+        prompts = [_first_prompt(truth, ignore, session.spacing, first_prompt) for truth in truths]
         started = time.perf_counter()
-        segmented = segment_each(session, clicks)
+        segmented = segment_each(session, prompts)
         report.seconds += time.perf_counter() - started
         for label_id, (target, truth) in enumerate(zip(targets, truths), start=1):
             report.objects.append(EachObject(target.name, float(iou(truth, segmented == label_id, ignore))))
     return report
 
 
-def _first_click(truth: np.ndarray, ignore: np.ndarray, spacing: tuple[float, ...]) -> Click:
+def _first_prompt(truth: np.ndarray, ignore: np.ndarray, spacing: tuple[float, ...], kind: FirstPrompt) -> Prompt:
+    points = np.argwhere(truth)
+    low, high = points.min(axis=0), points.max(axis=0)
+    if kind == "box" and np.all(high > low):
+        return Box(tuple(map(float, low)), tuple(map(float, high)))
     click = next_click(truth, np.zeros_like(truth), ignore, spacing=spacing)
     if click is None:
         raise ValueError("an object without pixels outside the ignore label cannot be clicked")

@@ -35,10 +35,10 @@ def miou_curve(report: dict) -> np.ndarray:
     return padded_curves(scores, max_clicks).mean(axis=0)
 
 
-def _method(report: dict) -> str:
-    """The engine, and for slice corrections the workflow."""
+def method_label(report: dict) -> str:
+    """The engine, and for slice corrections the workflow or for 2D a box as first prompt."""
     if report.get("mode") != "corrections":
-        return report["engine"]
+        return report["engine"] + (", box first" if report.get("first_prompt") == "box" else "")
     carrier = report.get("propagation_engine")
     return f"{report['engine']} + {carrier + ' ' if carrier else ''}propagation"
 
@@ -61,17 +61,18 @@ def plot_reports(paths: Sequence[Path], out: Path, title: str | None = None) -> 
     target = TARGETS[score]
     # One colour per data set, one line style per engine: an engine's curves read across sets.
     datasets = list(dict.fromkeys(report["dataset"] for report in reports))
-    engines = list(dict.fromkeys(_method(report) for report in reports))
+    engines = list(dict.fromkeys(method_label(report) for report in reports))
     figure, axes = plt.subplots(figsize=(6, 4), dpi=120)
     for report in reports:
         curve = miou_curve(report)
         noc = report["summary"][f"NoC@{target}"]
         axes.plot(np.arange(1, len(curve) + 1), curve, marker="o", markersize=3,
                   color=f"C{datasets.index(report['dataset']) % 10}",
-                  linestyle=LINE_STYLES[engines.index(_method(report)) % len(LINE_STYLES)],
-                  label=f"{report['dataset']} · {_method(report)} (NoC@{target} {noc:.2f}, n={report['summary']['objects']})")
+                  linestyle=LINE_STYLES[engines.index(method_label(report)) % len(LINE_STYLES)],
+                  label=f"{report['dataset']} · {method_label(report)} (NoC@{target} {noc:.2f}, n={report['summary']['objects']})")
     axes.axhline(target / 100, color="grey", linewidth=0.8, linestyle="--")
-    axes.set_xlabel("clicks")
+    axes.set_xlabel("prompts (a box counts as one)" if any(r.get("first_prompt") == "box" for r in reports)
+                    else "clicks")
     axes.xaxis.get_major_locator().set_params(integer=True)
     axes.set_ylabel(f"mean {score}")
     axes.set_ylim(0, 1)
