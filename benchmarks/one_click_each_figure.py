@@ -21,7 +21,7 @@ from skimage.segmentation import find_boundaries
 
 from napari_iis import InteractiveSession
 from napari_iis.core.batch import segment_each
-from napari_iis.core.clicker import next_click
+from napari_iis.core.clicker import first_click
 from napari_iis.core.datasets import IGNORE_LABEL, group_by_image, list_targets, read_image, read_names
 from napari_iis.core.metrics import iou
 
@@ -46,15 +46,15 @@ def main() -> None:
         image, labels = read_image(image_path), read_image(label_path)
         ignore = labels == IGNORE_LABEL
         truths = [labels == t.label_id for t in targets]
-        clicks = [next_click(t, np.zeros_like(t), ignore) for t in truths]
-        segmented = segment_each(InteractiveSession(image), [c for c in clicks if c is not None])
+        clicks = [first_click(t, ignore) for t in truths]
+        segmented = segment_each(InteractiveSession(image), clicks)
         score = np.mean([iou(t, segmented == k, ignore) for k, t in enumerate(truths, start=1)])
         shown = display(image)
         rgb = np.repeat(shown[..., None], 3, axis=-1) if shown.ndim == 2 else shown
         overlay = np.where(segmented[..., None] > 0, 0.55 * rgb + 0.45 * colours[segmented % len(colours)], rgb)
         overlay[find_boundaries(labels * ~ignore, mode="inner")] = (1.0, 0.85, 0.0)
         axis.imshow(overlay)
-        points = np.asarray([c.position for c in clicks if c is not None])
+        points = np.asarray([c.position for c in clicks])
         axis.scatter(points[:, 1], points[:, 0], s=6, c="white", edgecolors="black", linewidths=0.3)
         axis.set_title(f"{name} {image_path.stem[:12]}: {len(truths)} objects, one click each, mIoU {score:.2f}",
                        fontsize=9)

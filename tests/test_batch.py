@@ -10,7 +10,7 @@ import pytest
 from napari_iis import InteractiveSession
 from napari_iis.cli import main
 from napari_iis.core.batch import segment_each
-from napari_iis.core.clicker import next_click
+from napari_iis.core.clicker import first_click
 from napari_iis.core.metrics import iou
 from napari_iis.core.prompts import Box
 from napari_iis.sample_data import load_sample
@@ -21,7 +21,7 @@ def _nuclei(count: int) -> tuple[np.ndarray, list[np.ndarray], list[tuple[float,
     ids, areas = np.unique(labels[labels > 0], return_counts=True)
     chosen = ids[areas >= 100][:count]
     truths = [labels == i for i in chosen]
-    clicks = [next_click(t, np.zeros_like(t)).position for t in truths]
+    clicks = [first_click(t).position for t in truths]
     return image, truths, clicks
 
 

@@ -34,6 +34,22 @@ def test_clicks_mode_on_a_ball(ball_dataset):
     assert summary["Dice@1"] > 0.8 and summary["NoC@85"] <= 3
 
 
+def test_each_mode_clicks_once_on_every_nucleus_of_a_held_out_stack(data_dir, tmp_path):
+    stack = data_dir / "3d/synthetic_nuclei"
+    scores = {}
+    for engine in ("network3d", "watershed"):
+        report = evaluate_volumes(stack, engine, "each", max_objects=12)
+        assert [o.name for o in report.objects] == sorted(o.name for o in report.objects)
+        assert len(report.objects) == 12 and all(len(o.dice) == 1 for o in report.objects)
+        scores[engine] = report.summary()["Dice"]
+    assert scores["network3d"] > max(0.55, scores["watershed"] + 0.1)
+    out = tmp_path / "each.json"
+    assert main(["evaluate3d", str(stack), "--mode", "each", "--engine", "network3d", "--max-objects", "3",
+                 "--json", str(out)]) == 0
+    written = json.loads(out.read_text())
+    assert written["mode"] == "each" and written["summary"]["objects"] == 3
+
+
 def test_corrections_mode_propagates_after_each_slice_click(ball_dataset, tmp_path):
     report = evaluate_volumes(ball_dataset, "watershed", "corrections", max_clicks=3)
     (result,) = report.objects

@@ -71,7 +71,7 @@ def _run_evaluate3d(args: argparse.Namespace) -> int:
 
     report = evaluate_volumes(
         # propagation runs a 2D engine slice by slice
-        args.dataset, _engine_with_weights(args, ndim=3 if args.mode == "clicks" else 2), args.mode,
+        args.dataset, _engine_with_weights(args, ndim=3 if args.mode in ("clicks", "each") else 2), args.mode,
         max_slice_clicks=args.max_slice_clicks,
         max_clicks=args.max_clicks, min_voxels=args.min_voxels, max_objects=args.max_objects,
         intensity_window=tuple(args.window) if args.window else None, split_file=args.split, start=args.start,
@@ -178,10 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluate3d", help="3D evaluation: clicks on a slice then propagation, 3D clicks, or 3D clicks that "
                            "correct slices of a propagated object")
     evaluate3d.add_argument("dataset", type=Path, help="a folder of <name>_image.nii.gz|tif and <name>_labels.* (or masks/)")
-    evaluate3d.add_argument("--mode", choices=["propagate", "clicks", "corrections"], default="propagate",
+    evaluate3d.add_argument("--mode", choices=["propagate", "clicks", "corrections", "each"], default="propagate",
                             help="propagate: clicks on the largest slice, then propagation; clicks: 3D clicks "
                                  "(a 3D engine); corrections: 3D clicks, each correcting its slice with a 2D "
-                                 "engine and propagating again with the corrected slices kept")
+                                 "engine and propagating again with the corrected slices kept; each: one 3D click "
+                                 "on every object of a volume, all into one label volume")
     evaluate3d.add_argument("--engine", default=None, choices=available_engines(),
                             help=f"default: {DEFAULT_ENGINE} to propagate and for corrections, {DEFAULT_VOLUME_ENGINE} for 3D clicks")
     evaluate3d.add_argument("--propagation-engine", default=None, choices=slice_engines(),

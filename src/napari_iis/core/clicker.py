@@ -70,3 +70,11 @@ def next_click(
     best = np.flatnonzero(distance.ravel() == distance.max())[0]
     position = np.asarray(np.unravel_index(best, distance.shape)) + offset
     return Click(tuple(float(v) for v in position), positive)
+
+
+def first_click(truth: np.ndarray, ignore: np.ndarray | None = None, spacing: Sequence[float] | None = None) -> Click:
+    """The simulated user's first (positive) click on an object: its deepest pixel."""
+    click = next_click(truth, np.zeros_like(truth, dtype=bool), ignore, spacing=spacing)
+    if click is None:
+        raise ValueError("the object has no pixel to click (empty, or all in the ignore label)")
+    return click

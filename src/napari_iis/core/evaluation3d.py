@@ -15,13 +15,14 @@ from typing import Any, Literal
 import numpy as np
 
 from ..engines import Engine, resolve_engine
-from .clicker import next_click
+from .batch import segment_each
+from .clicker import first_click, next_click
 from .datasets import read_names
 from .evaluation import clicks_to_reach, padded_curves
 from .metrics import dice, iou
 from .session import InteractiveSession
 
-Mode = Literal["propagate", "clicks", "corrections"]
+Mode = Literal["propagate", "clicks", "corrections", "each"]
 # Where propagation starts: the simulated user's clicks on the largest slice, or the true
 # mask there (propagation alone, apart from the start slice's quality).
 Start = Literal["clicks", "truth"]
@@ -70,6 +71,12 @@ class Report3D:
             out["slice clicks"] = float(np.mean([o.slice_clicks for o in self.objects]))
             slices, seconds = sum(o.slices for o in self.objects), sum(o.seconds for o in self.objects)
             out["slices/s"] = slices / seconds if seconds else float("nan")
+        elif self.mode == "each":
+            final = np.asarray([o.dice[-1] for o in self.objects])
+            out["Dice"] = float(final.mean())
+            out["Dice>=0.5"] = float((final >= 0.5).mean())
+            out["Dice>=0.8"] = float((final >= 0.8).mean())
+            out["s/object"] = sum(o.seconds for o in self.objects) / len(self.objects)
         else:
             n = self.max_clicks
             curves = padded_curves([o.dice for o in self.objects], n)
@@ -227,7 +234,7 @@ def evaluate_volumes(
     ``start`` (propagate): from the simulated clicks on the largest slice, or its true mask.
     ``propagation_engine`` carries the object from slice to slice (default: ``engine``).
     ``progress`` wraps the (volume, object name) pairs, e.g. ``tqdm``."""
-    by_slice = mode != "clicks"
+    by_slice = mode not in ("clicks", "each")
     engine = resolve_engine(engine, 2 if by_slice else 3)
     if by_slice and 2 not in engine.capabilities.ndims:
         raise ValueError(f"engine {engine.name!r} segments in 3D only: use --mode clicks, or a 2D engine to propagate")
@@ -235,15 +242,15 @@ def evaluate_volumes(
         raise ValueError(f"a start of {start!r} is for --mode propagate; 3D clicks start from an empty mask")
     if propagation_engine is not None and not by_slice:
         raise ValueError("a propagation engine is for --mode propagate or corrections; 3D clicks do not propagate")
+    if mode == "each":
+        report = Report3D(Path(dataset).name, engine.name, mode, max_clicks=1)
+        for case in progress(_chosen_cases(dataset, min_voxels, split_file)):
+            report.objects.extend(_each_object(case, engine, intensity_window, max_objects))
+        return report
     carrier = None if propagation_engine is None else resolve_engine(propagation_engine, 2)
     report = Report3D(Path(dataset).name, engine.name, mode, start=start, max_clicks=max_clicks,
                       propagation_engine=None if carrier is None else carrier.name)
-    cases = list(volume_cases(dataset, min_voxels))
-    if split_file is not None:
-        names = read_names(split_file)
-        cases = [case for case in cases if case.name in names]
-        if not cases:
-            raise ValueError(f"none of the volumes in {dataset} is listed in {split_file}")
+    cases = _chosen_cases(dataset, min_voxels, split_file)
     targets = [(case, name) for case in cases
                for name in (sorted(case.objects)[:max_objects] if max_objects else sorted(case.objects))]
     session, session_case = None, None
@@ -263,3 +270,28 @@ def evaluate_volumes(
             scores, seconds = _click_object(session, truth, max_clicks, propagate=mode == "corrections")
             report.objects.append(ObjectResult3D(name, volume, scores, seconds=seconds))
     return report
+
+
+def _chosen_cases(dataset: Path, min_voxels: int, split_file: Path | None) -> list[VolumeCase]:
+    cases = list(volume_cases(dataset, min_voxels))
+    if split_file is not None:
+        names = read_names(split_file)
+        cases = [case for case in cases if case.name in names]
+        if not cases:
+            raise ValueError(f"none of the volumes in {dataset} is listed in {split_file}")
+    return cases
+
+
+def _each_object(case: VolumeCase, engine: Engine, intensity_window: tuple[float, float] | None,
+                 max_objects: int | None) -> list[ObjectResult3D]:
+    """One 3D click on every object of the volume (the protocol's first), all into one
+    label volume with ``segment_each``: each object's Dice."""
+    session = InteractiveSession(case.image, spacing=case.spacing, engine=engine, intensity_window=intensity_window)
+    names = sorted(case.objects)[:max_objects]
+    truths = [case.objects[name] for name in names]
+    clicks = [first_click(truth, spacing=case.spacing) for truth in truths]
+    started = time.perf_counter()
+    labels = segment_each(session, clicks)
+    seconds = (time.perf_counter() - started) / len(names)
+    return [ObjectResult3D(name, float(truth.sum() * np.prod(case.spacing)), [dice(truth, labels == label_id)],
+                           seconds=seconds) for label_id, (name, truth) in enumerate(zip(names, truths), start=1)]

@@ -14,11 +14,11 @@ import numpy as np
 
 from ..engines import Engine, resolve_engine
 from .batch import segment_each
-from .clicker import next_click
+from .clicker import first_click
 from .evaluation import FirstPrompt, markdown_table
 from .datasets import IGNORE_LABEL, group_by_image, list_targets, read_image, read_names
 from .metrics import iou
-from .prompts import Box, Click, Prompt
+from .prompts import Box, Prompt
 from .session import InteractiveSession
 
 IOU_LEVELS = (0.5, 0.8, 0.9)
@@ -102,7 +102,4 @@ def _first_prompt(truth: np.ndarray, ignore: np.ndarray, spacing: tuple[float, .
     low, high = points.min(axis=0), points.max(axis=0)
     if kind == "box" and np.all(high > low):
         return Box(tuple(map(float, low)), tuple(map(float, high)))
-    click = next_click(truth, np.zeros_like(truth), ignore, spacing=spacing)
-    if click is None:
-        raise ValueError("an object without pixels outside the ignore label cannot be clicked")
-    return click
+    return first_click(truth, ignore, spacing)

@@ -18,9 +18,9 @@ LINE_STYLES = ("-", "--", ":", "-.")
 
 def score_name(report: dict) -> str:
     """"IoU" (2D report) or "Dice" (3D clicks report); a propagation report has no curve."""
-    if report.get("mode") == "propagate":
+    if report.get("mode") in ("propagate", "each"):
         raise ValueError(
-            f"{report['dataset']} is a propagation report (one Dice per object, no clicks to plot against): "
+            f"{report['dataset']} is a {report['mode']} report (one score per object, no clicks to plot against): "
             "plot a report of `napari-iis evaluate3d --mode clicks` or `napari-iis evaluate`"
         )
     return "Dice" if report.get("mode") in ("clicks", "corrections") else "IoU"
