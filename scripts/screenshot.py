@@ -38,11 +38,11 @@ def nuclei(path: str) -> None:
     settle(widget)
     _, labels = load_sample("nuclei")
     ids, areas = np.unique(labels[labels > 0], return_counts=True)
+    widget.each_check.setChecked(True)  # one click per object: each click commits a label
     for label_id in ids[np.argsort(areas)[::-1]][:6]:
         widget.add_click(tuple(np.argwhere(labels == label_id).mean(axis=0)))
         settle(widget)
-        widget.commit()
-        settle(widget)
+    widget.each_check.setChecked(False)
     widget.add_click(tuple(np.argwhere(labels == ids[np.argsort(areas)[::-1]][7]).mean(axis=0)))
     viewer.reset_view()  # the window was resized: show the whole image
     settle(widget, 1.0)
