@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # One prompt on every object of each held-out image (the widget's one-click-per-object mode
 # and `segment_each`): nuclei and EM cells, network and watershed.
-#   bash benchmarks/one_click_each.sh [OUT] [click|box]
+#   bash benchmarks/one_click_each.sh [OUT] [click|box|lasso]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-docs/results}
 FIRST=${2:-click}
-SUFFIX=$([ "$FIRST" = box ] && echo _box || true)
+SUFFIX=$([ "$FIRST" = click ] || echo "_$FIRST")
 DATA=${NAPARI_IIS_DATA:-../shared/data}
 mkdir -p "$OUT"
 for engine in network watershed; do

@@ -294,6 +294,24 @@ def test_box_then_negative_scribble_from_the_shapes_layer(viewer_and_widget, qtb
     assert np.array_equal(widget.preview_layer.data > 0, boxed)
 
 
+def test_a_lasso_drawn_around_the_object(viewer_and_widget, qtbot):
+    viewer, start = viewer_and_widget
+    image, truth = disk_image()  # a disk of radius 18 at (48, 60)
+    layer, widget = start(image)
+    press(viewer, Qt.Key.Key_L)  # the lasso tool
+    assert viewer.layers.selection.active.name == widget.shapes_layer.name
+    assert widget.shapes_layer.mode == "add_polygon_lasso"
+    angles = np.linspace(0, 2 * np.pi, 40)
+    drag(viewer, layer, [(48 + 23 * np.sin(a), 60 + 23 * np.cos(a)) for a in angles], qtbot)
+    wait_idle(qtbot, widget)
+    assert [p.kind for p in widget.last_report.prompts] == ["lasso"]
+    assert list(widget.shapes_layer.shape_type) == ["polygon"]
+    lassoed = widget.preview_layer.data > 0
+    assert iou(truth, lassoed) > 0.8
+    rows, cols = np.nonzero(lassoed)
+    assert ((rows - 48) ** 2 + (cols - 60) ** 2).max() <= 24 ** 2  # nothing outside the outline
+
+
 def test_correcting_an_existing_label(viewer_and_widget, qtbot):
     viewer, start = viewer_and_widget
     image, truth = disk_image()

@@ -6,8 +6,8 @@ import os
 # the Qt thread and any other process on a small CPU.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from .core import Box, Click, CropPolicy, InteractiveSession, Scribble  # noqa: E402
+from .core import Box, Click, CropPolicy, InteractiveSession, Lasso, Scribble  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["Box", "Click", "CropPolicy", "InteractiveSession", "Scribble", "__version__"]
+__all__ = ["Box", "Click", "CropPolicy", "InteractiveSession", "Lasso", "Scribble", "__version__"]

@@ -162,8 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="clicks: the click protocol, object by object; each: one click on every object "
                                "of an image, all into one label image (the widget's one-click-per-object mode)")
     evaluate.add_argument("--max-images", type=int, default=None, help="--mode each: the first N images")
-    evaluate.add_argument("--first-prompt", choices=("click", "box"), default="click",
-                          help="box: each object's bounding box as its first prompt (then clicks)")
+    evaluate.add_argument("--first-prompt", choices=("click", "box", "lasso"), default="click",
+                          help="box: each object's bounding box as its first prompt (then clicks); lasso: an "
+                               "outline a little outside the object")
     evaluate.add_argument("--max-clicks", type=int, default=20)
     evaluate.add_argument("--min-area", type=int, default=100, help="skip objects smaller than this (pixels)")
     evaluate.add_argument("--max-objects", type=int, default=None, help="evaluate a fixed random sample of objects")

@@ -101,6 +101,7 @@ class SegmentationWidget(QWidget):
         self.click_button = QPushButton("Clicks (C)")
         self.box_button = QPushButton("Box (B)")
         self.scribble_button = QPushButton("Scribble (S)")
+        self.lasso_button = QPushButton("Lasso (L)")
         self.propagate_button = QPushButton("Propagate through slices (P)")
         self.repropagate_check = QCheckBox("propagate again after each slice correction")
         self.cancel_button = QPushButton("Cancel")
@@ -127,6 +128,7 @@ class SegmentationWidget(QWidget):
         tools.addWidget(self.click_button, 0, 0)
         tools.addWidget(self.box_button, 0, 1)
         tools.addWidget(self.scribble_button, 0, 2)
+        tools.addWidget(self.lasso_button, 0, 3)
         shortcuts = QLabel("<br>".join(f"<b>{s.key}</b>: {s.action}" for s in SHORTCUTS))
         shortcuts.setWordWrap(True)
         layout = QVBoxLayout(self)
@@ -166,6 +168,7 @@ class SegmentationWidget(QWidget):
         self.click_button.clicked.connect(self.click_mode)
         self.box_button.clicked.connect(lambda: self.shape_mode("add_rectangle"))
         self.scribble_button.clicked.connect(lambda: self.shape_mode("add_path"))
+        self.lasso_button.clicked.connect(lambda: self.shape_mode("add_polygon_lasso"))
         self.image_combo.currentTextChanged.connect(self._suggest_engine)
         self.channels_check.toggled.connect(self._suggest_engine)
         self.slices_check.toggled.connect(self._suggest_engine)
@@ -238,6 +241,7 @@ class SegmentationWidget(QWidget):
             "Control-Shift-Z": self.redo, "N": lambda: self.negative_check.toggle(),
             "C": self.click_mode, "B": lambda: self.shape_mode("add_rectangle"),
             "S": lambda: self.shape_mode("add_path"),
+            "L": lambda: self.shape_mode("add_polygon_lasso"),
             "P": self.propagate,
         }
         bind_keys(self.prompt_layer, keys)
@@ -283,7 +287,8 @@ class SegmentationWidget(QWidget):
             self.viewer.layers.selection.active = self.prompt_layer
 
     def shape_mode(self, mode: str) -> None:
-        """Drag a box (``add_rectangle``) or paint a scribble (``add_path``)."""
+        """Drag a box (``add_rectangle``), paint a scribble (``add_path``) or draw a lasso
+        around the object (``add_polygon_lasso``)."""
         if self.shapes_layer is not None:
             self.viewer.layers.selection.active = self.shapes_layer
             self.shapes_layer.mode = mode

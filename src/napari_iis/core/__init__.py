@@ -2,7 +2,7 @@
 
 from .crop import CropPolicy, CropWindow
 from .mask import SparseMask
-from .prompts import Box, Click, Prompt, Scribble
+from .prompts import Box, Click, Lasso, Prompt, Scribble
 from .session import InteractiveSession
 
-__all__ = ["Box", "Click", "CropPolicy", "CropWindow", "InteractiveSession", "Prompt", "Scribble", "SparseMask"]
+__all__ = ["Box", "Click", "CropPolicy", "CropWindow", "InteractiveSession", "Lasso", "Prompt", "Scribble", "SparseMask"]

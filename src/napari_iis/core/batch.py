@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 
 from .mask import SparseMask
-from .prompts import Box, Click, Prompt, Scribble
+from .prompts import PROMPT_TYPES, Click, Prompt
 from .session import InteractiveSession
 
 Progress = Callable[[Iterable[Prompt]], Iterable[Prompt]]
@@ -41,8 +41,7 @@ def segment_each(
     """One object per prompt, as label ids 1, 2, … in the order given; a position stands for
     a positive click there. An object keeps out of the pixels of the objects before it
     unless ``overwrite``. The session's current object is discarded; it ends empty."""
-    as_prompts = [p if isinstance(p, (Click, Box, Scribble)) else Click(tuple(float(v) for v in p), True)
-                  for p in prompts]
+    as_prompts = [p if isinstance(p, PROMPT_TYPES) else Click(tuple(float(v) for v in p), True) for p in prompts]
     labels = np.zeros(session.shape, dtype=np.int32)
     for label_id, prompt in enumerate(progress(as_prompts), start=1):
         session.reset()

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import ndimage
 
-from .prompts import Click
+from .prompts import Click, Lasso
 
 
 def _padded_distance(error: np.ndarray, spacing: Sequence[float] | None) -> np.ndarray:
@@ -78,3 +78,20 @@ def first_click(truth: np.ndarray, ignore: np.ndarray | None = None, spacing: Se
     if click is None:
         raise ValueError("the object has no pixel to click (empty, or all in the ignore label)")
     return click
+
+
+def simulated_lasso(truth: np.ndarray, looseness: float = 0.05) -> Lasso:
+    """A careful hand-drawn outline around a 2D object: its boundary grown by ``looseness``
+    of the object's size (the square root of its area; at least 2 pixels), traced and
+    simplified to a polygon (vertices within 2% of that size of the traced line)."""
+    from skimage.measure import approximate_polygon, find_contours
+    from skimage.morphology import disk
+
+    if truth.ndim != 2 or not truth.any():
+        raise ValueError("a lasso outlines a non-empty 2D object")
+    size = float(np.sqrt(truth.sum()))
+    grown = ndimage.binary_dilation(truth, disk(max(2, int(round(looseness * size)))))
+    outline = max(find_contours(np.pad(grown, 1).astype(float), 0.5), key=len) - 1
+    outline = approximate_polygon(outline, tolerance=max(1.0, 0.02 * size))
+    outline = np.clip(outline, 0, np.asarray(truth.shape) - 1)  # drawn within the image
+    return Lasso(tuple((float(y), float(x)) for y, x in outline[:-1]), True)

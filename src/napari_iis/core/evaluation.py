@@ -13,15 +13,15 @@ from typing import Any, Literal
 import numpy as np
 
 from ..engines import Engine, resolve_engine
-from .clicker import next_click
+from .clicker import next_click, simulated_lasso
 from .datasets import IGNORE_LABEL, Target, group_by_image, list_targets, read_image, read_names, sample_targets
 from .mask import SparseMask
 from .metrics import iou
-from .prompts import Box, Click
+from .prompts import Box, Click, Prompt
 from .session import InteractiveSession
 
 IOU_THRESHOLDS = (0.85, 0.90)
-FirstPrompt = Literal["click", "box"]
+FirstPrompt = Literal["click", "box", "lasso"]
 REPORTED_CLICKS = (1, 2, 3, 5, 10, 20)
 
 Progress = Callable[[Iterable[Any]], Iterable[Any]]
@@ -69,8 +69,17 @@ class EvaluationReport:
         for column in columns:
             value = summary[column]
             cells.append(str(value) if isinstance(value, int) else f"{value:.3f}" if "mIoU" in column or column == "s/click" else f"{value:.2f}")
-        prompts = f"{self.max_clicks} clicks" if self.first_prompt == "click" else f"a box, then {self.max_clicks - 1} clicks"
+        prompts = (f"{self.max_clicks} clicks" if self.first_prompt == "click"
+                   else f"a {self.first_prompt}, then {self.max_clicks - 1} clicks")
         return f"{self.dataset}, engine {self.engine}, {prompts}\n{markdown_table(columns, cells)}"
+
+
+def first_outline(truth: np.ndarray, kind: FirstPrompt) -> Prompt:
+    """The object's bounding box (``"box"``) or a simulated lasso around it (``"lasso"``)."""
+    if kind == "lasso":
+        return simulated_lasso(truth)
+    points = np.argwhere(truth)
+    return Box(tuple(map(float, points.min(axis=0))), tuple(map(float, points.max(axis=0))))
 
 
 def markdown_table(columns: Sequence[str], cells: Sequence[str]) -> str:
@@ -144,7 +153,8 @@ def evaluate_object(
 ) -> ObjectResult:
     """Simulate up to ``max_clicks`` clicks on one object from an empty mask; with
     ``first_prompt="box"`` the first prompt is the object's bounding box instead (the tight
-    box of its pixels, as a user drags it), then clicks.
+    box of its pixels, as a user drags it), with ``"lasso"`` an outline a little outside
+    the object (``simulated_lasso``), then clicks.
 
     Seconds per click time the session's prediction (crop, engine, paste back).
     """
@@ -153,9 +163,9 @@ def evaluate_object(
     clicked: list[tuple[int, ...]] = []
     ious: list[float] = []
     seconds: list[float] = []
-    if first_prompt == "box" and np.all(truth_box[1] > truth_box[0]):
+    if first_prompt != "click" and np.all(truth_box[1] > truth_box[0]):
         started = time.perf_counter()
-        prediction = session.add_prompts([Box(tuple(map(float, truth_box[0])), tuple(map(float, truth_box[1])))])
+        prediction = session.add_prompts([first_outline(truth, first_prompt)])
         seconds.append(time.perf_counter() - started)
         ious.append(_scored(truth, ignore, truth_box, prediction))
     while len(ious) < max_clicks:

@@ -15,10 +15,10 @@ import numpy as np
 from ..engines import Engine, resolve_engine
 from .batch import segment_each
 from .clicker import first_click
-from .evaluation import FirstPrompt, markdown_table
+from .evaluation import FirstPrompt, first_outline, markdown_table
 from .datasets import IGNORE_LABEL, group_by_image, list_targets, read_image, read_names
 from .metrics import iou
-from .prompts import Box, Prompt
+from .prompts import Prompt
 from .session import InteractiveSession
 
 IOU_LEVELS = (0.5, 0.8, 0.9)
@@ -53,7 +53,7 @@ class EachReport:
     def format_table(self) -> str:
         summary = self.summary()
         cells = [str(v) if isinstance(v, int) else f"{v:.3f}" for v in summary.values()]
-        prompt = "one click" if self.first_prompt == "click" else "its box"
+        prompt = {"click": "one click", "box": "its box", "lasso": "a lasso"}[self.first_prompt]
         return f"{self.dataset}, engine {self.engine}, {prompt} on every object\n{markdown_table(list(summary), cells)}"
 
     def to_json(self, path: Path) -> None:
@@ -99,7 +99,6 @@ def evaluate_each(
 
 def _first_prompt(truth: np.ndarray, ignore: np.ndarray, spacing: tuple[float, ...], kind: FirstPrompt) -> Prompt:
     points = np.argwhere(truth)
-    low, high = points.min(axis=0), points.max(axis=0)
-    if kind == "box" and np.all(high > low):
-        return Box(tuple(map(float, low)), tuple(map(float, high)))
+    if kind != "click" and np.all(points.max(axis=0) > points.min(axis=0)):
+        return first_outline(truth, kind)
     return first_click(truth, ignore, spacing)

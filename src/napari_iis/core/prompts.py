@@ -8,7 +8,7 @@ from typing import Literal, Union
 
 import numpy as np
 
-PromptKind = Literal["click", "box", "scribble"]
+PromptKind = Literal["click", "box", "scribble", "lasso"]
 Coordinate = tuple[float, ...]
 CoordinateMap = Callable[[np.ndarray], np.ndarray]
 
@@ -75,7 +75,25 @@ class Scribble:
         return Scribble(tuple(_as_coordinate(p) for p in mapped), self.positive)
 
 
-Prompt = Union[Click, Box, Scribble]
+@dataclass(frozen=True)
+class Lasso:
+    """A closed outline drawn around the object (positive: the object lies inside it) or
+    around what is not the object (negative), on a 2D image or one slice of a volume."""
+
+    points: tuple[Coordinate, ...]
+    positive: bool = True
+    kind: PromptKind = "lasso"
+
+    def coordinates(self) -> np.ndarray:
+        return np.asarray(self.points, dtype=float)
+
+    def mapped(self, transform: CoordinateMap) -> Lasso:
+        mapped = transform(self.coordinates())
+        return Lasso(tuple(_as_coordinate(p) for p in mapped), self.positive)
+
+
+Prompt = Union[Click, Box, Scribble, Lasso]
+PROMPT_TYPES = (Click, Box, Scribble, Lasso)
 
 
 def prompt_coordinates(prompts: Sequence[Prompt], ndim: int) -> np.ndarray:

@@ -13,7 +13,8 @@ from .crop import CropPolicy, CropWindow, magnify_mask, paste_logits, plan_windo
 from .history import History, ObjectState
 from .image import ChannelAxis, ImageSource
 from .mask import SparseMask
-from .prompts import Box, Click, Prompt, Scribble, prompt_coordinates
+from .lasso import bounded, engine_prompts, lasso_prior, lasso_regions
+from .prompts import Box, Click, Lasso, Prompt, Scribble, prompt_coordinates
 from .propagation import (
     PropagationEnd,
     PropagationSettings,
@@ -153,6 +154,14 @@ class InteractiveSession:
         coordinates = tuple(self._coordinate(p, "scribble point") for p in points)
         return self.add_prompt(Scribble(coordinates, bool(positive)))
 
+    def add_lasso(self, points: Sequence[Sequence[float]], positive: bool = True) -> np.ndarray:
+        """A closed outline through ``points`` ((y, x), or (z, y, x) on one slice in slice
+        mode): the object lies inside a positive lasso; a negative one cuts its inside away."""
+        if len(points) < 3:
+            raise ValueError("a lasso needs at least three points around the object")
+        coordinates = tuple(self._coordinate(p, "lasso point") for p in points)
+        return self.add_prompt(Lasso(coordinates, bool(positive)))
+
     def add_prompt(self, prompt: Prompt) -> np.ndarray:
         """Add any prompt; all the current object's prompts are used for the new mask."""
         self.add_prompts([prompt])
@@ -167,8 +176,12 @@ class InteractiveSession:
         if not prompts:
             return self.sparse_mask
         for prompt in prompts:
-            if prompt.kind not in self.engine.capabilities.prompt_kinds:
+            needed = "box" if prompt.kind == "lasso" else prompt.kind  # a lasso reaches engines as a box
+            if needed not in self.engine.capabilities.prompt_kinds:
                 raise ValueError(f"engine {self.engine.name!r} does not take {prompt.kind} prompts")
+            if prompt.kind == "lasso" and self.ndim == 3 and not self.slice_mode:
+                raise ValueError("a lasso outlines the object on one slice: tick slice by slice "
+                                 "(slice_mode=True), or use a box or clicks in 3D")
             for coordinate in prompt.coordinates():
                 self._coordinate(coordinate, f"{prompt.kind} coordinate")
         state = self._history.current
@@ -332,7 +345,8 @@ class InteractiveSession:
 
     def _correct_slice(self, prompts: tuple[Prompt, ...], previous: SparseMask, plane: int) -> SparseMask:
         in_plane = tuple(p.mapped(lambda c: np.asarray(c)[:, 1:]) for p in prompts if _plane_of(p) == plane)
-        positive = any(getattr(p, "positive", True) for p in in_plane)
+        # a negative lasso cuts by itself: no part to reject
+        positive = any(getattr(p, "positive", True) or isinstance(p, Lasso) for p in in_plane)
         prior = previous.read(self._plane_slices(plane))[0]
         if positive and not prior.any():
             prior = self._neighbour_prior(previous, plane)
@@ -403,6 +417,8 @@ class InteractiveSession:
         ``growth_penalty`` lowers the logits outside ``previous`` (propagation's prior)."""
         if engine is None:
             engine = self.engine if plane is None else self.slice_engine
+        if any(isinstance(p, Lasso) for p in prompts):
+            return self._run_with_lassos(prompts, previous, plane, engine)
         policy = self._crop_policy_for(engine, in_slice=plane is not None)
         if previous.bbox() is not None:
             return self._predict_window(engine, policy, prompts, previous, plane, growth_penalty)
@@ -413,6 +429,17 @@ class InteractiveSession:
         if engine.capabilities.zoom_in_first and mask.bbox() is not None:
             mask = self._predict_window(engine, policy, prompts, mask, plane)
         return mask
+
+    def _run_with_lassos(self, prompts: tuple[Prompt, ...], previous: SparseMask, plane: int | None,
+                         engine: Engine) -> SparseMask:
+        """The engine sees a box around the positive lassos and their outline as the previous
+        mask; the mask then stays inside them and out of the negative ones."""
+        inside, outside = lasso_regions(prompts, self._extent(plane))
+        others = engine_prompts(prompts, inside)
+        prior = lasso_prior(previous, inside, outside)
+        if not others:  # negative lassos alone cut the mask as it is
+            return bounded(previous, inside, outside)
+        return bounded(self._run_engine(others, prior, plane, engine), inside, outside)
 
     def _fits_window(self, mask: SparseMask, plane: int | None) -> bool:
         """A first mask from a small window is kept when it stays off the window's inner

@@ -27,6 +27,7 @@ SHORTCUTS = (
     Shortcut("C", "click tool"),
     Shortcut("B", "box tool: drag a rectangle around the object"),
     Shortcut("S", "scribble tool: paint a stroke over the object (or the background, with N)"),
+    Shortcut("L", "lasso tool: draw an outline around the object (around what is not, with N)"),
     Shortcut("P", "propagate the object through the slices of a volume (again after correcting slices: those are kept)"),
     Shortcut("Enter", "commit the object to the labels layer"),
     Shortcut("Escape", "discard the current object"),

@@ -13,7 +13,7 @@ from ..core.image import sample_step
 from ..core.batch import writable_pixels
 from ..core.mask import SparseMask
 from ..core.measure import physical_size
-from ..core.prompts import Box, Click, Prompt, Scribble
+from ..core.prompts import Box, Click, Lasso, Prompt, Scribble
 
 POSITIVE_COLOR = "#2ecc40"
 NEGATIVE_COLOR = "#ff4136"
@@ -115,7 +115,7 @@ def show_clicks(layer: Points, prompts: Sequence[Prompt]) -> None:
 
 
 def make_shapes_layer(grid: ImageGrid) -> Shapes:
-    """A Shapes layer on ``grid`` for box (rectangle) and scribble (path) prompts."""
+    """A Shapes layer on ``grid`` for box (rectangle), scribble (path) and lasso (polygon) prompts."""
     return Shapes(
         ndim=grid.ndim, name=SHAPES_LAYER_NAME, face_color="transparent", edge_color=BOX_COLOR,
         edge_width=max(1.0, 0.004 * max(grid.shape[-2:])), **grid.placement,
@@ -123,17 +123,20 @@ def make_shapes_layer(grid: ImageGrid) -> Shapes:
 
 
 def shape_to_prompt(shape_type: str, vertices: np.ndarray, positive: bool) -> Prompt | None:
-    """A drawn rectangle as a box, a drawn path or line as a scribble; others are ignored."""
+    """A drawn rectangle as a box, a drawn path or line as a scribble, a polygon (napari's
+    polygon or lasso tool) as a lasso; others are ignored."""
     vertices = np.asarray(vertices, dtype=float)
     if shape_type == "rectangle":
         return Box(tuple(vertices.min(axis=0)), tuple(vertices.max(axis=0)))
+    if shape_type == "polygon" and len(vertices) >= 3:
+        return Lasso(tuple(tuple(v) for v in vertices), positive)
     if shape_type in ("path", "line"):
         return Scribble(tuple(tuple(v) for v in vertices), positive)
     return None
 
 
 def show_shapes(layer: Shapes, prompts: Sequence[Prompt]) -> None:
-    """Make the Shapes layer show exactly the session's boxes and scribbles."""
+    """Make the Shapes layer show exactly the session's boxes, scribbles and lassos."""
     shapes, types, colours = [], [], []
     for prompt in prompts:
         if isinstance(prompt, Box):
@@ -147,6 +150,10 @@ def show_shapes(layer: Shapes, prompts: Sequence[Prompt]) -> None:
             points = prompt.coordinates()
             shapes.append(points if len(points) > 1 else np.repeat(points, 2, axis=0))
             types.append("path")
+            colours.append(POSITIVE_COLOR if prompt.positive else NEGATIVE_COLOR)
+        elif isinstance(prompt, Lasso):
+            shapes.append(prompt.coordinates())
+            types.append("polygon")
             colours.append(POSITIVE_COLOR if prompt.positive else NEGATIVE_COLOR)
     if _shows(layer, shapes, types, colours):
         return  # redrawing a Shapes layer costs the GUI thread
