@@ -36,9 +36,10 @@ def miou_curve(report: dict) -> np.ndarray:
 
 
 def method_label(report: dict) -> str:
-    """The engine, and for slice corrections the workflow or for 2D a box as first prompt."""
+    """The engine, and for slice corrections the workflow or for 2D a box or lasso as first prompt."""
     if report.get("mode") != "corrections":
-        return report["engine"] + (", box first" if report.get("first_prompt") == "box" else "")
+        first = report.get("first_prompt", "click")
+        return report["engine"] + ("" if first == "click" else f", {first} first")
     carrier = report.get("propagation_engine")
     return f"{report['engine']} + {carrier + ' ' if carrier else ''}propagation"
 
@@ -71,8 +72,8 @@ def plot_reports(paths: Sequence[Path], out: Path, title: str | None = None) -> 
                   linestyle=LINE_STYLES[engines.index(method_label(report)) % len(LINE_STYLES)],
                   label=f"{report['dataset']} · {method_label(report)} (NoC@{target} {noc:.2f}, n={report['summary']['objects']})")
     axes.axhline(target / 100, color="grey", linewidth=0.8, linestyle="--")
-    axes.set_xlabel("prompts (a box counts as one)" if any(r.get("first_prompt") == "box" for r in reports)
-                    else "clicks")
+    axes.set_xlabel("prompts (a box or lasso counts as one)"
+                    if any(r.get("first_prompt", "click") != "click" for r in reports) else "clicks")
     axes.xaxis.get_major_locator().set_params(integer=True)
     axes.set_ylabel(f"mean {score}")
     axes.set_ylim(0, 1)
