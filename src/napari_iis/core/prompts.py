@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal, TypeVar, Union
 
 import numpy as np
 
@@ -59,37 +59,37 @@ class Box:
         return Box(_as_coordinate(start), _as_coordinate(stop))
 
 
+_PointsT = TypeVar("_PointsT", bound="_Points")
+
+
 @dataclass(frozen=True)
-class Scribble:
-    """A polyline painted over the object (positive) or the background (negative)."""
+class _Points:
+    """Prompts drawn as a sequence of points."""
 
     points: tuple[Coordinate, ...]
     positive: bool = True
-    kind: PromptKind = "scribble"
 
     def coordinates(self) -> np.ndarray:
         return np.asarray(self.points, dtype=float)
 
-    def mapped(self, transform: CoordinateMap) -> Scribble:
+    def mapped(self: _PointsT, transform: CoordinateMap) -> _PointsT:
         mapped = transform(self.coordinates())
-        return Scribble(tuple(_as_coordinate(p) for p in mapped), self.positive)
+        return type(self)(tuple(_as_coordinate(p) for p in mapped), self.positive)
 
 
 @dataclass(frozen=True)
-class Lasso:
+class Scribble(_Points):
+    """A polyline painted over the object (positive) or the background (negative)."""
+
+    kind: PromptKind = "scribble"
+
+
+@dataclass(frozen=True)
+class Lasso(_Points):
     """A closed outline drawn around the object (positive: the object lies inside it) or
     around what is not the object (negative), on a 2D image or one slice of a volume."""
 
-    points: tuple[Coordinate, ...]
-    positive: bool = True
     kind: PromptKind = "lasso"
-
-    def coordinates(self) -> np.ndarray:
-        return np.asarray(self.points, dtype=float)
-
-    def mapped(self, transform: CoordinateMap) -> Lasso:
-        mapped = transform(self.coordinates())
-        return Lasso(tuple(_as_coordinate(p) for p in mapped), self.positive)
 
 
 Prompt = Union[Click, Box, Scribble, Lasso]
