@@ -322,8 +322,9 @@ class SegmentationWidget(QWidget):
         self.add_prompt(prompt)
 
     def add_prompt(self, prompt: Any) -> None:
-        """A box or scribble (or click) prompt, in the image's data coordinates; with
-        *propagate again* ticked, a correction of a propagated object re-propagates it."""
+        """A box, scribble, lasso or click prompt, in the image's data coordinates; with
+        *one click per object* it is a new object, committed at once; with *propagate
+        again* ticked, a correction of a propagated object re-propagates it."""
         if self._refused_one_per_object(prompt):
             return
         if self.each_check.isChecked() and self.editing_label is None:

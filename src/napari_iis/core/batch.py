@@ -1,4 +1,4 @@
-"""Many objects from one prompt each: a click (or a box) per nucleus, one label per object."""
+"""Many objects from one prompt each: a click (or a box, a lasso) per nucleus, one label per object."""
 
 from __future__ import annotations
 

@@ -212,7 +212,7 @@ def evaluate_dataset(
     first_prompt: FirstPrompt = "click",
 ) -> EvaluationReport:
     """Run the click protocol on every target (or a fixed random sample) of a 2D set
-    (``first_prompt="box"``: each object's bounding box first, then clicks)."""
+    (``first_prompt="box"`` or ``"lasso"``: each object's box or a lasso around it first, then clicks)."""
     engine = resolve_engine(engine)
     names = read_names(split_file) if split_file is not None else None
     targets: list[Target] = sample_targets(list_targets(dataset, min_area, names), max_objects, seed)
