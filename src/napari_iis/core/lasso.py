@@ -1,15 +1,18 @@
 """Lasso prompts: an outline around the object (or around what is not the object).
 
 Engines never see a lasso. A session gives them a box around the positive lassos and
-their filled outlines as the previous mask, then keeps the mask inside the positive
-lassos and out of the negative ones (docs/benchmarks.md: a lasso first)."""
+their filled outlines, a little inset, as the previous mask, then keeps the mask inside
+the positive lassos and out of the negative ones (docs/experiments.md: how a lasso
+reaches the network)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import numpy as np
+from scipy import ndimage
 from skimage.draw import polygon
+from skimage.morphology import disk
 
 from .mask import SparseMask
 from .prompts import Box, Lasso, Prompt
@@ -81,13 +84,28 @@ def bounded(mask: SparseMask, inside: SparseMask | None, outside: SparseMask | N
     return SparseMask.from_patch(mask.shape, mask.offset, patch)
 
 
+# A lasso is drawn outside the object: its fill, as the previous mask, starts this share of
+# the fill's size (the square root of its area) inside the outline (docs/experiments.md).
+PRIOR_INSET = 0.03
+
+
 def lasso_prior(previous: SparseMask, inside: SparseMask | None, outside: SparseMask | None) -> SparseMask:
     """The previous mask for a prediction with lassos: the mask so far within them, or,
-    where none of it lies inside the positive lassos, their filled outline."""
+    where none of it lies inside the positive lassos, their filled outline a little inset."""
     kept = bounded(previous, inside, outside)
     if kept.is_empty and inside is not None:
-        return bounded(inside, None, outside)
+        return bounded(_inset(inside), None, outside)
     return kept
+
+
+def _inset(fill: SparseMask) -> SparseMask:
+    """``fill`` eroded by ``PRIOR_INSET`` of its size (at least 1 pixel); the fill itself
+    where that leaves nothing."""
+    if fill.is_empty:
+        return fill
+    radius = max(1, int(round(PRIOR_INSET * np.sqrt(fill.area))))
+    eroded = ndimage.binary_erosion(np.pad(fill.data, 1), disk(radius))[1:-1, 1:-1]
+    return SparseMask.from_patch(fill.shape, fill.offset, eroded) if eroded.any() else fill
 
 
 def engine_prompts(prompts: Sequence[Prompt], inside: SparseMask | None) -> tuple[Prompt, ...]:
