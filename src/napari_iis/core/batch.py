@@ -24,8 +24,7 @@ def paint(labels: np.ndarray, mask: SparseMask, label_id: int, overwrite: bool =
     bounding box); returns the pixels the object holds."""
     if mask.is_empty:
         return 0
-    region = tuple(slice(o, o + n) for o, n in zip(mask.offset, mask.data.shape))
-    patch = labels[region]
+    patch = labels[mask.patch_slices()]
     writable = writable_pixels(patch, mask.data, label_id, overwrite)
     patch[writable] = label_id
     return int(writable.sum())

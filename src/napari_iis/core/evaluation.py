@@ -74,12 +74,16 @@ class EvaluationReport:
         return f"{self.dataset}, engine {self.engine}, {prompts}\n{markdown_table(columns, cells)}"
 
 
-def first_outline(truth: np.ndarray, kind: FirstPrompt) -> Prompt:
-    """The object's bounding box (``"box"``) or a simulated lasso around it (``"lasso"``)."""
+def first_outline(truth: np.ndarray, kind: FirstPrompt) -> Prompt | None:
+    """The object's bounding box (``"box"``) or a simulated lasso around it (``"lasso"``);
+    None for ``"click"``, or where the object is flat along an axis (no area to outline)."""
+    points = np.argwhere(truth)
+    low, high = points.min(axis=0), points.max(axis=0)
+    if kind == "click" or not np.all(high > low):
+        return None
     if kind == "lasso":
         return simulated_lasso(truth)
-    points = np.argwhere(truth)
-    return Box(tuple(map(float, points.min(axis=0))), tuple(map(float, points.max(axis=0))))
+    return Box(tuple(map(float, low)), tuple(map(float, high)))
 
 
 def markdown_table(columns: Sequence[str], cells: Sequence[str]) -> str:
@@ -163,9 +167,10 @@ def evaluate_object(
     clicked: list[tuple[int, ...]] = []
     ious: list[float] = []
     seconds: list[float] = []
-    if first_prompt != "click" and np.all(truth_box[1] > truth_box[0]):
+    outline = first_outline(truth, first_prompt)
+    if outline is not None:
         started = time.perf_counter()
-        prediction = session.add_prompts([first_outline(truth, first_prompt)])
+        prediction = session.add_prompts([outline])
         seconds.append(time.perf_counter() - started)
         ious.append(_scored(truth, ignore, truth_box, prediction))
     while len(ious) < max_clicks:

@@ -74,8 +74,8 @@ def evaluate_each(
     first_prompt: FirstPrompt = "click",
 ) -> EachReport:
     """Per image: the protocol's first click on every object of at least ``min_area``
-    pixels (the interior point farthest from its edge; ``first_prompt="box"``: the
-    object's bounding box), in label order, then ``segment_each``: an object keeps out of
+    pixels (the interior point farthest from its edge; ``first_prompt="box"`` or
+    ``"lasso"``: the object's bounding box or a lasso around it), in label order, then ``segment_each``: an object keeps out of
     the objects segmented before it."""
     engine = resolve_engine(engine)
     names = read_names(split_file) if split_file is not None else None
@@ -98,7 +98,4 @@ def evaluate_each(
 
 
 def _first_prompt(truth: np.ndarray, ignore: np.ndarray, spacing: tuple[float, ...], kind: FirstPrompt) -> Prompt:
-    points = np.argwhere(truth)
-    if kind != "click" and np.all(points.max(axis=0) > points.min(axis=0)):
-        return first_outline(truth, kind)
-    return first_click(truth, ignore, spacing)
+    return first_outline(truth, kind) or first_click(truth, ignore, spacing)

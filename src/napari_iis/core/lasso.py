@@ -75,7 +75,7 @@ def bounded(mask: SparseMask, inside: SparseMask | None, outside: SparseMask | N
     """``mask`` kept inside ``inside`` (where given) and out of ``outside``."""
     if mask.is_empty or (inside is None and outside is None):
         return mask
-    window = tuple(slice(o, o + n) for o, n in zip(mask.offset, mask.data.shape))
+    window = mask.patch_slices()
     patch = mask.data.copy()
     if inside is not None:
         patch &= inside.read(window)

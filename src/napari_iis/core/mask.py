@@ -60,7 +60,7 @@ class SparseMask:
     def to_dense(self) -> np.ndarray:
         dense = np.zeros(self.shape, dtype=bool)
         if not self.is_empty:
-            dense[self._own_slices()] = self.data
+            dense[self.patch_slices()] = self.data
         return dense
 
     def read(self, window: Slices) -> np.ndarray:
@@ -93,7 +93,8 @@ class SparseMask:
         patch[plane - z_low] = plane_mask.read(window[1:])
         return SparseMask.from_patch(self.shape, tuple(int(v) for v in low), patch)
 
-    def _own_slices(self) -> Slices:
+    def patch_slices(self) -> Slices:
+        """Where ``data`` lies in the full shape."""
         return tuple(slice(o, o + n) for o, n in zip(self.offset, self.data.shape))
 
     def equals(self, other: SparseMask) -> bool:
