@@ -24,6 +24,7 @@ from napari_iis.core.batch import segment_each
 from napari_iis.core.clicker import first_click
 from napari_iis.core.datasets import IGNORE_LABEL, group_by_image, list_targets, read_image, read_names
 from napari_iis.core.metrics import iou
+from napari_iis.core.overlay import as_rgb, tint_labels
 
 SETS = ("dsb2018_nuclei", "isbi2012_em")
 
@@ -39,7 +40,6 @@ def main() -> None:
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(1, len(SETS), figsize=(6 * len(SETS), 6.4))
-    colours = np.random.default_rng(0).uniform(0.2, 1.0, (4096, 3))
     for axis, name in zip(axes, SETS):
         names = read_names(REPO / f"splits/val_{name}.txt")
         image_path, label_path, targets = next(iter(group_by_image(list_targets(args.data / name, 100, names))))
@@ -49,9 +49,7 @@ def main() -> None:
         clicks = [first_click(t, ignore) for t in truths]
         segmented = segment_each(InteractiveSession(image), clicks)
         score = np.mean([iou(t, segmented == k, ignore) for k, t in enumerate(truths, start=1)])
-        shown = display(image)
-        rgb = np.repeat(shown[..., None], 3, axis=-1) if shown.ndim == 2 else shown
-        overlay = np.where(segmented[..., None] > 0, 0.55 * rgb + 0.45 * colours[segmented % len(colours)], rgb)
+        overlay = tint_labels(as_rgb(display(image)), segmented)
         overlay[find_boundaries(labels * ~ignore, mode="inner")] = (1.0, 0.85, 0.0)
         axis.imshow(overlay)
         points = np.asarray([c.position for c in clicks])

@@ -1,4 +1,4 @@
-"""The ``napari-iis`` command: demo, evaluate, evaluate3d, train, plot, engines."""
+"""The ``napari-iis`` command: demo, segment, evaluate, evaluate3d, train, plot, engines."""
 
 from __future__ import annotations
 
@@ -79,6 +79,28 @@ def _run_evaluate3d(args: argparse.Namespace) -> int:
         progress=lambda items: tqdm(items, desc=f"evaluate3d {Path(args.dataset).name}", unit="object"),
     )
     return _print_report(report, args.json)
+
+
+def _run_segment(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .files import segment_file
+
+    engine = args.engine if args.weights is None else create_engine(args.engine or DEFAULT_ENGINE, args.weights)
+    try:
+        result = segment_file(
+            args.image, args.prompts, args.out, engine=engine, propagate=args.propagate, overwrite=args.overwrite,
+            intensity_window=tuple(args.window) if args.window else None,
+            channel_axis=args.channel_axis if args.channel_axis is not None else "layer", overlay_path=args.overlay,
+            progress=lambda items: tqdm(items, desc=f"segment {Path(args.image).name}", unit="object"),
+        )
+    except OSError as error:  # a file that cannot be read or written; ValueErrors are reported by main
+        print(f"napari-iis segment: error: {error}", file=sys.stderr)
+        return 2
+    for summary in result.objects:
+        print(summary.describe())
+    print(f"wrote {result.written}" + (f" and {result.overlay}" if result.overlay else ""))
+    return 0
 
 
 def _run_plot(args: argparse.Namespace) -> int:
@@ -205,6 +227,31 @@ def build_parser() -> argparse.ArgumentParser:
                             help="a network engine's weights instead of the packaged ones (2D ones to propagate)")
     evaluate3d.set_defaults(run=_run_evaluate3d)
 
+    segment = commands.add_parser(
+        "segment", help="segment an image file from a CSV of clicks, boxes or lassos (e.g. a napari Points or "
+                        "Shapes layer saved as CSV) and save the labels")
+    segment.add_argument("image", type=Path, help="NIfTI, DICOM series folder, TIFF, PNG, JPEG, …")
+    segment.add_argument("prompts", type=Path,
+                         help="CSV: napari's saved Points (index,axis-0,axis-1[,axis-2][,positive]) or Shapes layer, "
+                              "or columns y,x / z,y,x; an 'object' column groups prompts into objects (label ids), "
+                              "else each row (shape) is its own object")
+    segment.add_argument("--out", "-o", type=Path, required=True, help="labels file: .nii.gz, .tif, .png (2D) or .npy")
+    segment.add_argument("--engine", default=None, choices=available_engines(),
+                         help=f"default: {DEFAULT_ENGINE} for 2D images and --propagate, {DEFAULT_VOLUME_ENGINE} "
+                              "for volumes (choose network3d for nuclei and cells)")
+    segment.add_argument("--propagate", action="store_true",
+                         help="volumes: each object's prompts segment their slice, then the object is carried "
+                              "through the slices")
+    segment.add_argument("--overwrite", action="store_true", help="a later object may take an earlier one's pixels")
+    segment.add_argument("--window", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None,
+                         help="intensity window (e.g. -160 240 for CT soft tissue); default: the one napari-iis "
+                              "opens the file with (CT: soft tissue), else percentiles")
+    segment.add_argument("--channel-axis", type=int, default=None,
+                         help="the axis holding channels (e.g. 0 for (C, Y, X)); default: RGB files' colour axis")
+    segment.add_argument("--overlay", type=Path, default=None, help="also write a PNG of the labels over the image")
+    segment.add_argument("--weights", type=Path, default=None, help="a network engine's weights instead of the packaged ones")
+    segment.set_defaults(run=_run_segment)
+
     plot = commands.add_parser("plot", help="mIoU (2D) or 3D Dice versus clicks, from evaluation reports (needs matplotlib)")
     plot.add_argument("reports", type=Path, nargs="+", help="JSON files written by evaluate --json or evaluate3d --mode clicks --json")
     plot.add_argument("--out", type=Path, default=Path("miou_curves.png"))
@@ -239,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="share of samples whose previous mask is the object grown or shrunk by 1-3 samples")
     train.add_argument("--widened-prior", type=float, default=0.0,
                        help="share of propagation samples whose prior is the neighbouring slice's object grown by 1-3 "
-                            "samples (a propagation drifting outward); not yet measured")
+                            "samples (a propagation drifting outward; measured: docs/experiments.md)")
     train.add_argument("--max-corrections", type=int, default=3,
                        help="each step simulates 0 to this many corrective clicks before the trained one")
     train.add_argument("--first-click-share", type=float, default=None,

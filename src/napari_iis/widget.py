@@ -22,6 +22,7 @@ from qtpy.QtWidgets import (
 )
 
 from .core.mask import SparseMask
+from .core.prompts import shape_to_prompt
 from .core.session import InteractiveSession
 from .engines import DEFAULT_ENGINE, Engine, available_engines, create_engine, default_engine, slice_engines
 from .napari_glue.interaction import SHORTCUTS, bind_keys, install_click_callback
@@ -34,7 +35,6 @@ from .napari_glue.layers import (
     make_shapes_layer,
     make_target_labels,
     next_free_label,
-    shape_to_prompt,
     show_clicks,
     show_mask,
     show_shapes,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -10,7 +10,7 @@ from .mask import SparseMask
 from .prompts import PROMPT_TYPES, Click, Prompt
 from .session import InteractiveSession
 
-Progress = Callable[[Iterable[Prompt]], Iterable[Prompt]]
+Progress = Callable[[Iterable], Iterable]
 
 
 def writable_pixels(current: np.ndarray, mask: np.ndarray, label_id: int, overwrite: bool) -> np.ndarray:
@@ -30,6 +30,31 @@ def paint(labels: np.ndarray, mask: SparseMask, label_id: int, overwrite: bool =
     return int(writable.sum())
 
 
+def segment_objects(
+    session: InteractiveSession,
+    objects: Mapping[int, Sequence[Prompt]],
+    *,
+    propagate: bool = False,
+    overwrite: bool = False,
+    progress: Progress = lambda items: items,
+) -> np.ndarray:
+    """One object per entry of ``objects`` ({label id: its prompts}), the prompts added one
+    by one in their order as a user would click them, then (``propagate``, a volume in slice
+    mode) carried through the slices; returns an int32 label image. An object keeps out of
+    the pixels of the objects before it unless ``overwrite``. The session's current object
+    is discarded; it ends empty."""
+    labels = np.zeros(session.shape, dtype=np.int32)
+    for label_id, prompts in progress(list(objects.items())):
+        session.reset()
+        for prompt in prompts:
+            session.add_prompts([prompt])
+        if propagate:
+            session.propagate()
+        paint(labels, session.sparse_mask, label_id, overwrite)
+    session.reset()
+    return labels
+
+
 def segment_each(
     session: InteractiveSession,
     prompts: Sequence[Prompt | Sequence[float]],
@@ -41,9 +66,5 @@ def segment_each(
     a positive click there. An object keeps out of the pixels of the objects before it
     unless ``overwrite``. The session's current object is discarded; it ends empty."""
     as_prompts = [p if isinstance(p, PROMPT_TYPES) else Click(tuple(float(v) for v in p), True) for p in prompts]
-    labels = np.zeros(session.shape, dtype=np.int32)
-    for label_id, prompt in enumerate(progress(as_prompts), start=1):
-        session.reset()
-        paint(labels, session.add_prompts([prompt]), label_id, overwrite)
-    session.reset()
-    return labels
+    return segment_objects(session, {label_id: [prompt] for label_id, prompt in enumerate(as_prompts, start=1)},
+                           overwrite=overwrite, progress=progress)

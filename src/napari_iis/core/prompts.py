@@ -101,3 +101,16 @@ def prompt_coordinates(prompts: Sequence[Prompt], ndim: int) -> np.ndarray:
     if not prompts:
         return np.zeros((0, ndim), dtype=float)
     return np.concatenate([p.coordinates() for p in prompts], axis=0)
+
+
+def shape_to_prompt(shape_type: str, vertices: np.ndarray, positive: bool) -> Prompt | None:
+    """A drawn rectangle as a box, a drawn path or line as a scribble, a polygon (napari's
+    polygon or lasso tool) as a lasso; others are ignored."""
+    vertices = np.asarray(vertices, dtype=float)
+    if shape_type == "rectangle":
+        return Box(tuple(vertices.min(axis=0)), tuple(vertices.max(axis=0)))
+    if shape_type == "polygon" and len(vertices) >= 3:
+        return Lasso(tuple(tuple(v) for v in vertices), positive)
+    if shape_type in ("path", "line"):
+        return Scribble(tuple(tuple(v) for v in vertices), positive)
+    return None

@@ -176,19 +176,25 @@ class InteractiveSession:
         if not prompts:
             return self.sparse_mask
         for prompt in prompts:
-            needed = "box" if prompt.kind == "lasso" else prompt.kind  # a lasso reaches engines as a box
-            if needed not in self.engine.capabilities.prompt_kinds:
-                raise ValueError(f"engine {self.engine.name!r} does not take {prompt.kind} prompts")
-            if prompt.kind == "lasso" and self.ndim == 3 and not self.slice_mode:
-                raise ValueError("a lasso outlines the object on one slice: tick slice by slice "
-                                 "(slice_mode=True), or use a box or clicks in 3D")
-            for coordinate in prompt.coordinates():
-                self._coordinate(coordinate, f"{prompt.kind} coordinate")
+            self.check_prompt(prompt)
         state = self._history.current
         all_prompts = state.prompts + tuple(prompts)
         mask = self._predict(all_prompts, state.mask, tuple(prompts))
         self._history.push(ObjectState(all_prompts, mask, state.initial_mask))
         return mask
+
+    def check_prompt(self, prompt: Prompt) -> None:
+        """Raise ``ValueError`` (saying what to change) where ``add_prompts`` would refuse
+        ``prompt``: outside the image, the wrong number of coordinates, a kind the engine
+        does not take."""
+        needed = "box" if prompt.kind == "lasso" else prompt.kind  # a lasso reaches engines as a box
+        if needed not in self.engine.capabilities.prompt_kinds:
+            raise ValueError(f"engine {self.engine.name!r} does not take {prompt.kind} prompts")
+        if prompt.kind == "lasso" and self.ndim == 3 and not self.slice_mode:
+            raise ValueError("a lasso outlines the object on one slice: tick slice by slice "
+                             "(slice_mode=True), or use a box or clicks in 3D")
+        for coordinate in prompt.coordinates():
+            self._coordinate(coordinate, f"{prompt.kind} coordinate")
 
     def set_initial_mask(self, mask: np.ndarray) -> np.ndarray:
         """Start the current object from an existing mask (e.g. a label being corrected)."""

@@ -114,7 +114,7 @@ def write_nifti(path: str | Path, data: np.ndarray, affine: np.ndarray | None = 
         z, y, x = spacing or (1.0, 1.0, 1.0)
         affine = np.diag([x, y, z, 1.0])
     array = np.transpose(np.asarray(data), (2, 1, 0))
-    if array.dtype.kind in "iub" and array.max(initial=0) <= np.iinfo(np.uint16).max:
+    if array.dtype.kind in "iub" and 0 <= array.min(initial=0) and array.max(initial=0) <= np.iinfo(np.uint16).max:
         array = array.astype(np.uint16 if array.max(initial=0) > 255 else np.uint8)
     image = nib.Nifti1Image(np.ascontiguousarray(array), np.asarray(affine, float))
     image.header.set_xyzt_units(unit)

@@ -118,10 +118,14 @@ def read_tiff(path: str | Path) -> TiffStack:
     return TiffStack(data, axes, values, unit)
 
 
-def write_tiff(path: str | Path, data: np.ndarray, spacing: tuple[float, ...] | None = None) -> Path:
-    """A (z, y, x) or (y, x) image or label volume as an ImageJ TIFF calibrated in µm
-    (Fiji and napari-iis read the spacing back)."""
+def write_tiff(path: str | Path, data: np.ndarray, spacing: tuple[float, ...] | None = None,
+               unit: str = "µm") -> Path:
+    """A (z, y, x) or (y, x) image or label volume as an ImageJ TIFF calibrated in ``unit``
+    ("µm", "mm", …; Fiji and napari-iis read the spacing back)."""
     import tifffile
+
+    if _scale(unit) is None:
+        raise ValueError(f"unknown length unit {unit!r} for a TIFF calibration; use µm, nm, mm, cm or m")
 
     data = np.asarray(data)
     if data.ndim not in (2, 3):
@@ -133,7 +137,7 @@ def write_tiff(path: str | Path, data: np.ndarray, spacing: tuple[float, ...] | 
     else:
         data = data.astype(np.float32)
     spacing = tuple(spacing or (1.0,) * data.ndim)[-data.ndim:]
-    metadata = {"axes": "ZYX"[-data.ndim:], "unit": "um"}
+    metadata = {"axes": "ZYX"[-data.ndim:], "unit": "um" if _scale(unit) == 1.0 else unit}
     if data.ndim == 3:
         metadata["spacing"] = float(spacing[0])
     tifffile.imwrite(str(path), data, imagej=True, resolution=(1.0 / spacing[-1], 1.0 / spacing[-2]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,66 @@ def read_tiff_layers(path: str) -> list[tuple[Any, dict, str]]:
     return [(stack.data, meta, "labels" if labels else "image")]
 
 
+def read_image_layer(path: str | Path) -> tuple[Any, dict, str]:
+    """The file as napari-iis's readers open it in napari (NIfTI, DICOM series, calibrated
+    TIFF: the same array, scale and contrast), any other image through imageio: (data,
+    layer keywords, layer type). Coordinates saved from a layer on it index this array."""
+    path = str(path)
+    reader = get_reader(path) or get_tiff_reader(path)
+    if reader is None and (Path(path).is_dir() or path.lower().endswith(".dcm")):
+        reader = get_dicom_reader(path)
+    if reader is not None:
+        return reader(path)[0]
+    if not Path(path).is_file():
+        raise ValueError(f"{path} does not exist")
+    from ..core.datasets import read_image
+
+    try:
+        data = read_image(Path(path))
+    except Exception as error:  # imageio names no common base for "cannot read this"
+        raise ValueError(f"{path} could not be read as an image ({error}); napari-iis reads NIfTI, DICOM "
+                         "series, TIFF and the formats of imageio (PNG, JPEG, …)") from error
+    meta: dict = {"name": Path(path).stem, "metadata": {"source_path": path}}
+    if data.ndim == 3 and data.shape[-1] in (3, 4):
+        meta["rgb"] = True
+    return data, meta, "image"
+
+
+def write_labels_file(path: str | Path, labels: np.ndarray, meta: dict) -> Path:
+    """``labels`` on the grid of the image whose layer keywords are ``meta``, by suffix:
+    NIfTI (the image's affine), calibrated TIFF, PNG (2D, ids up to 65535) or NumPy ``.npy``.
+    Written to a temporary name first, so a failure leaves no half-written file."""
+    path = Path(path)
+    lower = path.name.lower()
+    partial = path.with_name(f".partial-{os.getpid()}-{path.name}")
+    try:
+        if is_nifti(lower):
+            write_labels(str(partial), labels, meta)
+        elif is_tiff(lower):
+            write_tiff_labels(str(partial), labels, meta)
+        elif lower.endswith(".png"):
+            _write_png_labels(partial, labels)
+        elif lower.endswith(".npy"):
+            with partial.open("wb") as handle:
+                np.save(handle, labels)
+        else:
+            raise ValueError(f"{path.name}: save labels as .nii.gz (volumes), .tif, .png (2D) or .npy")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
+
+
+def _write_png_labels(path: Path, labels: np.ndarray) -> None:
+    import imageio.v3 as iio
+
+    if labels.ndim != 2:
+        raise ValueError(f"a PNG holds 2D labels; these have shape {labels.shape}: save them as .tif or .nii.gz")
+    if labels.max(initial=0) > np.iinfo(np.uint16).max:
+        raise ValueError("a PNG holds label ids up to 65535: save these labels as .tif or .npy")
+    iio.imwrite(path, labels.astype(np.uint16 if labels.max(initial=0) > 255 else np.uint8), extension=".png")
+
+
 def _is_labels(data: np.ndarray, name: str) -> bool:
     return data.dtype.kind in "iu" and any(w in name.lower() for w in ("label", "mask", "seg"))
 
@@ -99,5 +160,7 @@ def write_labels(path: str, data: Any, meta: dict) -> list[str]:
 
 
 def write_tiff_labels(path: str, data: Any, meta: dict) -> list[str]:
-    """Labels as an ImageJ TIFF with the layer's scale as its calibration (µm)."""
-    return [str(write_tiff(path, np.asarray(data), tuple(meta.get("scale", ()))))]
+    """Labels as an ImageJ TIFF with the layer's scale as its calibration, in the image's
+    unit (µm where it has none)."""
+    unit = (meta.get("metadata") or {}).get("spacing_unit") or "µm"
+    return [str(write_tiff(path, np.asarray(data), tuple(meta.get("scale", ())), unit=unit))]

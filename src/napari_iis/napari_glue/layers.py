@@ -122,19 +122,6 @@ def make_shapes_layer(grid: ImageGrid) -> Shapes:
     )
 
 
-def shape_to_prompt(shape_type: str, vertices: np.ndarray, positive: bool) -> Prompt | None:
-    """A drawn rectangle as a box, a drawn path or line as a scribble, a polygon (napari's
-    polygon or lasso tool) as a lasso; others are ignored."""
-    vertices = np.asarray(vertices, dtype=float)
-    if shape_type == "rectangle":
-        return Box(tuple(vertices.min(axis=0)), tuple(vertices.max(axis=0)))
-    if shape_type == "polygon" and len(vertices) >= 3:
-        return Lasso(tuple(tuple(v) for v in vertices), positive)
-    if shape_type in ("path", "line"):
-        return Scribble(tuple(tuple(v) for v in vertices), positive)
-    return None
-
-
 def show_shapes(layer: Shapes, prompts: Sequence[Prompt]) -> None:
     """Make the Shapes layer show exactly the session's boxes, scribbles and lassos."""
     shapes, types, colours = [], [], []

@@ -1,0 +1,143 @@
+"""Segment an image file from a CSV of prompts and save the labels: ``napari-iis segment``.
+
+The image opens as napari-iis opens it in napari (a NIfTI volume as radiologists read it,
+a CT in its soft-tissue window, a calibrated TIFF with its spacing), so prompts saved from
+a layer on it in the viewer land on the same pixels here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .core.batch import segment_objects
+from .core.measure import physical_size
+from .core.prompt_table import read_prompt_table
+from .core.prompts import Prompt
+from .core.session import InteractiveSession
+from .engines import DEFAULT_ENGINE, Engine
+from .napari_glue.io_hooks import read_image_layer, write_labels_file
+
+
+@dataclass(frozen=True)
+class ObjectSummary:
+    label_id: int
+    prompts: int
+    pixels: int  # or voxels: what the object holds in the label image
+    size: str | None  # in the image's physical unit, where it has one
+    slices: tuple[int, int] | None  # first and last slice of a volume's object
+
+    def describe(self) -> str:
+        kind = "voxels" if self.slices is not None else "pixels"
+        text = f"label {self.label_id}: {self.prompts} prompt{'s' * (self.prompts != 1)}, {self.pixels} {kind}"
+        if self.size:
+            text += f" ({self.size})"
+        if self.slices is not None and self.pixels:
+            text += f" on slices {self.slices[0]}–{self.slices[1]}"
+        return text
+
+
+@dataclass(frozen=True)
+class FileSegmentation:
+    labels: np.ndarray
+    objects: list[ObjectSummary]
+    written: Path
+    overlay: Path | None
+
+
+def _unit(meta: Mapping[str, Any]) -> str | None:
+    units = meta.get("units")
+    return None if not units else str(units[0])
+
+
+def open_session(
+    image_path: str | Path,
+    *,
+    engine: str | Engine | None = None,
+    slice_mode: bool | None = None,
+    intensity_window: Sequence[float] | None = None,
+    channel_axis: int | None | str = "layer",
+) -> tuple[InteractiveSession, dict]:
+    """A session on the image file, and the layer keywords napari-iis opens it with.
+    ``channel_axis="layer"`` takes the colour axis from the file (RGB), none otherwise."""
+    data, meta, kind = read_image_layer(image_path)
+    if kind != "image":
+        raise ValueError(f"{image_path} holds labels (an integer volume named *label*, *mask* or *seg*): "
+                         "segment its image")
+    if channel_axis == "layer":
+        channel_axis = -1 if meta.get("rgb") else None
+    session = InteractiveSession(
+        data, channel_axis=channel_axis, spacing=meta.get("scale"), engine=engine, slice_mode=slice_mode,
+        intensity_window=intensity_window if intensity_window is not None else meta.get("contrast_limits"),
+    )
+    return session, meta
+
+
+def summarise(labels: np.ndarray, objects: Mapping[int, Sequence[Prompt]], spacing: Sequence[float],
+              unit: str | None) -> list[ObjectSummary]:
+    summaries = []
+    for label_id, prompts in objects.items():
+        mask = labels == label_id
+        count = int(mask.sum())
+        slices = None
+        if labels.ndim == 3:
+            held = np.flatnonzero(mask.any(axis=(1, 2)))
+            slices = (int(held[0]), int(held[-1])) if held.size else (0, -1)
+        summaries.append(ObjectSummary(label_id, len(prompts), count, physical_size(count, spacing, unit), slices))
+    return summaries
+
+
+def segment_file(
+    image_path: str | Path,
+    prompts_path: str | Path,
+    out_path: str | Path,
+    *,
+    engine: str | Engine | None = None,
+    propagate: bool = False,
+    overwrite: bool = False,
+    intensity_window: Sequence[float] | None = None,
+    channel_axis: int | None | str = "layer",
+    overlay_path: str | Path | None = None,
+    progress: Callable[[Iterable], Iterable] = lambda items: items,
+) -> FileSegmentation:
+    """Every object of the prompt table (``core.prompt_table``) segmented on the image, its
+    prompts added in file order as clicks in the viewer would be, then (``propagate``, a
+    volume) carried slice by slice; the labels saved on the image's grid at ``out_path``
+    (by suffix: .nii.gz, .tif, .png, .npy). Every prompt is checked before the first is
+    segmented, so a bad row costs nothing. ``overlay_path``: a PNG of the labels over the
+    image (a volume's fullest slice)."""
+    if propagate and engine is None:
+        engine = DEFAULT_ENGINE  # the engine that propagates best on every volume set measured
+    session, meta = open_session(image_path, engine=engine, slice_mode=True if propagate else None,
+                                 intensity_window=intensity_window, channel_axis=channel_axis)
+    if propagate and session.ndim != 3:
+        raise ValueError(f"{image_path} is a 2D image: propagation carries an object through a volume's slices")
+    objects = read_prompt_table(prompts_path, session.ndim)
+    for label_id, prompts in objects.items():
+        for prompt in prompts:
+            try:
+                session.check_prompt(prompt)
+            except ValueError as error:
+                raise ValueError(f"{prompts_path}, object {label_id}: {error}") from None
+    labels = segment_objects(session, objects, propagate=propagate, overwrite=overwrite, progress=progress)
+    written = write_labels_file(out_path, labels, meta)
+    overlay = None
+    if overlay_path is not None:
+        overlay = write_overlay(overlay_path, session, labels, [p for ps in objects.values() for p in ps])
+    return FileSegmentation(labels, summarise(labels, objects, session.spacing, _unit(meta)), written, overlay)
+
+
+def write_overlay(path: str | Path, session: InteractiveSession, labels: np.ndarray,
+                  prompts: Sequence[Prompt]) -> Path:
+    """A PNG of ``labels`` over the session's image; for a volume, its fullest slice."""
+    import imageio.v3 as iio
+
+    from .core.overlay import fullest_plane, overlay_image
+
+    plane = fullest_plane(labels) if labels.ndim == 3 else None
+    iio.imwrite(path, overlay_image(session.image, labels, prompts, plane), extension=".png")
+    return Path(path)
