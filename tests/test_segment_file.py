@@ -50,7 +50,7 @@ def test_a_saved_shapes_layer_reads_as_boxes_lassos_and_scribbles(tmp_path):
 
 
 @pytest.mark.parametrize("text, said", [
-    ("y,x,positive\n1,2,0\n", "row 2: a negative prompt needs an 'object' column"),
+    ("y,x,positive\n1,2,0\n", "row 2: a negative click needs an 'object' id"),
     ("index,axis-0,axis-1,axis-2\n0,1,2,3\n", "3 coordinates per row"),
     ("y,x,positive\n1,2,maybe\n", "row 2: positive must be"),
     ("row,col\n1,2\n", "no coordinate columns"),

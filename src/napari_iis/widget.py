@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from napari.layers import Image, Labels
+from napari.layers import Image, Labels, Points
 from napari.utils import progress
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import (
@@ -35,13 +35,15 @@ from .napari_glue.layers import (
     make_shapes_layer,
     make_target_labels,
     next_free_label,
+    points_to_objects,
     show_clicks,
     show_mask,
     show_shapes,
     spatial_ndim,
+    write_label_image,
     write_object,
 )
-from .napari_glue.worker import SessionWorker, WorkerReport
+from .napari_glue.worker import ObjectsToLabel, SessionWorker, WorkerReport
 
 if TYPE_CHECKING:
     import napari
@@ -90,6 +92,12 @@ class SegmentationWidget(QWidget):
         self.each_check.setToolTip(
             "for many small objects (nuclei, cells): click once on each, no Enter needed; "
             "napari's undo on the labels layer takes one back, Edit label refines one")
+        self.points_combo = QComboBox()
+        self.label_points_button = QPushButton("Label every point")
+        self.label_points_button.setToolTip(
+            "segment one object at each point of the chosen Points layer (e.g. a spot detector's), each under a new "
+            "label; points sharing an 'object' feature make one object, a 'positive' feature signs them; on a volume "
+            "segmented slice by slice each object is then propagated")
         self.slices_check = QCheckBox("volumes: segment slice by slice (then propagate)")
         self.channels_check = QCheckBox("the image's first axis holds channels (C, …)")
         self.start_button = QPushButton("Start on this image")
@@ -135,6 +143,10 @@ class SegmentationWidget(QWidget):
         layout.addLayout(form)
         layout.addWidget(self.overwrite_check)
         layout.addWidget(self.each_check)
+        every_point = QGridLayout()
+        every_point.addWidget(self.points_combo, 0, 0)
+        every_point.addWidget(self.label_points_button, 0, 1)
+        layout.addLayout(every_point)
         layout.addWidget(self.slices_check)
         layout.addWidget(self.channels_check)
         layout.addWidget(self.start_button)
@@ -163,6 +175,7 @@ class SegmentationWidget(QWidget):
         self.each_check.toggled.connect(self._on_each_toggled)
         self.edit_button.clicked.connect(lambda: self.edit_label())
         self.propagate_button.clicked.connect(self.propagate)
+        self.label_points_button.clicked.connect(lambda: self.label_points())
         self.cancel_button.clicked.connect(self.worker.cancel_propagation)
         self.worker.progressed.connect(self._on_progress)
         self.click_button.clicked.connect(self.click_mode)
@@ -182,7 +195,9 @@ class SegmentationWidget(QWidget):
         chosen_image = self.image_combo.currentText()
         images = [layer.name for layer in self.viewer.layers if isinstance(layer, Image)]
         labels = [layer.name for layer in self.viewer.layers if isinstance(layer, Labels) and layer not in own]
-        for combo, names in ((self.image_combo, images), (self.labels_combo, [NEW_LABELS, *labels])):
+        points = [layer.name for layer in self.viewer.layers if isinstance(layer, Points) and layer not in own]
+        for combo, names in ((self.image_combo, images), (self.labels_combo, [NEW_LABELS, *labels]),
+                             (self.points_combo, points)):
             current = combo.currentText()
             combo.blockSignals(True)
             combo.clear()
@@ -367,6 +382,29 @@ class SegmentationWidget(QWidget):
         self.click_mode()
         self.status.setText(f"correcting label {label_id}: click to refine, Enter to save")
 
+    def label_points(self, points_layer: Points | None = None) -> None:
+        """Segment an object at each point of ``points_layer`` (default: the chosen one), in the
+        background with a progress bar; each becomes a new label of the target layer."""
+        points_layer = points_layer or self._layer(self.points_combo.currentText(), Points)
+        if self.image_layer is None or self.grid is None:
+            show_warning("napari-iis: press Start on the image first")
+            return
+        if points_layer is None:
+            show_warning("napari-iis: add a Points layer with a point on each object (e.g. from a spot detector)")
+            return
+        try:
+            objects = points_to_objects(points_layer, self.image_layer, self.grid)
+        except ValueError as error:
+            show_error(f"napari-iis: {error}")
+            return
+        if self._shown_mask is not None and self._shown_mask.area and self.editing_label is None:
+            self.commit()  # the object in progress is kept, not replaced
+        self.progress_bar.setValue(0)
+        self.progress_bar.setVisible(True)
+        self.cancel_button.setVisible(True)
+        self.status.setText(f"labelling {len(objects)} objects from '{points_layer.name}'…")
+        self.worker.submit("label_objects", ObjectsToLabel(objects, points_layer.name))
+
     def propagate(self) -> None:
         """Carry the current object through the volume from the slice of the last prompt;
         slices corrected by hand (prompts on them) are kept."""
@@ -422,6 +460,8 @@ class SegmentationWidget(QWidget):
             self._show_current(report)
         for mask in report.committed:
             self._write_committed(mask)
+        if report.labelled is not None:
+            self._write_labelled(report)
 
     def _show_current(self, report: WorkerReport) -> None:
         assert self.preview_layer is not None
@@ -476,6 +516,21 @@ class SegmentationWidget(QWidget):
         size = self.grid.physical_size(written) if self.grid is not None else None
         self.status.setText(f"committed label {label_id} ({written} {'voxels' if mask.ndim == 3 else 'pixels'}"
                             f"{f', {size}' if size else ''}) to '{labels.name}'")
+
+    def _write_labelled(self, report: WorkerReport) -> None:
+        assert report.labelled is not None
+        labels = self._target_labels()
+        try:
+            first, written = write_label_image(labels, report.labelled, overwrite=self.overwrite_check.isChecked())
+        except ValueError as error:
+            show_error(f"napari-iis: {error}")
+            return
+        done, requested = report.labelled_count
+        ids = f"labels {first}–{first + written - 1}" if written > 1 else f"label {first}" if written else "nothing"
+        text = f"{written} object{'s' * (written != 1)} from '{report.labelled_source}' written to '{labels.name}' ({ids})"
+        if done < requested:
+            text += f"; cancelled after {done} of {requested} points, those are kept"
+        self.status.setText(text)
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
         self._close_loading()

@@ -18,7 +18,7 @@ own object, ids 1, 2, … in file order.
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -76,11 +76,6 @@ def _position(row: dict[str, str], columns: Sequence[str], row_number: int, path
     return position
 
 
-def _unassigned_negative(path: Path, row_number: int) -> ValueError:
-    return ValueError(f"{path}, row {row_number}: a negative prompt needs an '{OBJECT_COLUMNS[0]}' column saying "
-                      "which object it corrects (without one, each row is a new object)")
-
-
 def read_prompt_table(path: str | Path, ndim: int) -> dict[int, list[Prompt]]:
     """The prompts of ``path`` for an image with ``ndim`` spatial axes, as {label id:
     prompts in file order}; raises ``ValueError`` naming the row and what to fix."""
@@ -96,16 +91,34 @@ def read_prompt_table(path: str | Path, ndim: int) -> dict[int, list[Prompt]]:
     object_column = next((c for c in OBJECT_COLUMNS if c in header), None)
     if "shape-type" in header:
         return _shapes(rows, columns, object_column, path)
+    numbers = range(2, len(rows) + 2)  # row 1 is the header
+    return clicks_by_object(
+        [_position(row, columns, n, path) for n, row in zip(numbers, rows)],
+        [_sign(row["positive"], n, path) for n, row in zip(numbers, rows)] if "positive" in header else None,
+        [_object_id(row[object_column], n, path) for n, row in zip(numbers, rows)] if object_column else None,
+        where=lambda index: f"{path}, row {index + 2}",
+    )
+
+
+def clicks_by_object(
+    positions: Sequence[Sequence[float]],
+    positive: Sequence[bool] | None = None,
+    object_ids: Sequence[int] | None = None,
+    where: Callable[[int], str] = lambda index: f"point {index}",
+) -> dict[int, list[Prompt]]:
+    """Clicks grouped into objects: {label id: clicks in the order given}. Without
+    ``object_ids`` each position is its own object, ids 1, 2, …, and must be positive."""
     objects: dict[int, list[Prompt]] = {}
-    for number, row in enumerate(rows, start=2):  # row 1 is the header
-        positive = _sign(row["positive"], number, path) if "positive" in header else True
-        if object_column is not None:
-            label_id = _object_id(row[object_column], number, path)
-        elif positive:
+    for index, position in enumerate(positions):
+        sign = True if positive is None else bool(positive[index])
+        if object_ids is not None:
+            label_id = int(object_ids[index])
+        elif sign:
             label_id = len(objects) + 1
         else:
-            raise _unassigned_negative(path, number)
-        objects.setdefault(label_id, []).append(Click(_position(row, columns, number, path), positive))
+            raise ValueError(f"{where(index)}: a negative click needs an '{OBJECT_COLUMNS[0]}' id (a CSV column, a "
+                             "Points layer feature) saying which object it corrects; without one each point is a new object")
+        objects.setdefault(label_id, []).append(Click(tuple(float(c) for c in position), sign))
     return objects
 
 
@@ -129,6 +142,7 @@ def _shapes(rows: list[dict[str, str]], columns: Sequence[str], object_column: s
         elif positive:
             label_id = len(objects) + 1
         else:
-            raise _unassigned_negative(path, number)
+            raise ValueError(f"{path}, row {number}: a negative shape needs an '{OBJECT_COLUMNS[0]}' column saying "
+                             "which object it corrects (without one, each shape is a new object)")
         objects.setdefault(label_id, []).append(prompt)
     return objects

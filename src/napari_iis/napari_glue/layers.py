@@ -13,6 +13,7 @@ from ..core.image import sample_step
 from ..core.batch import writable_pixels
 from ..core.mask import SparseMask
 from ..core.measure import physical_size
+from ..core.prompt_table import OBJECT_COLUMNS, clicks_by_object
 from ..core.prompts import Box, Click, Lasso, Prompt, Scribble
 
 POSITIVE_COLOR = "#2ecc40"
@@ -214,3 +215,38 @@ def write_object(
     values = np.where(writable[indices], label_id, 0).astype(current.dtype)
     labels.data_setitem(indices, values)
     return int(writable.sum())
+
+
+def points_to_objects(points: Points, image: Image, grid: ImageGrid) -> dict[int, list[Prompt]]:
+    """The points of any Points layer as clicks on ``image``'s grid, one object per point,
+    or grouped by an ``object`` (or ``label``) feature, signed by a ``positive`` feature;
+    ids 1, 2, … in the order the objects first appear."""
+    if len(points.data) == 0:
+        raise ValueError(f"'{points.name}' has no points")
+    positions = [image.world_to_data(points.data_to_world(p))[-grid.ndim:] for p in np.asarray(points.data)]
+    features = points.features
+    positive = features["positive"].to_numpy(dtype=bool) if "positive" in features else None
+    grouping = next((c for c in OBJECT_COLUMNS if c in features), None)
+    object_ids = features[grouping].to_numpy() if grouping else None
+    objects = clicks_by_object(positions, positive, object_ids, where=lambda i: f"point {i} of '{points.name}'")
+    return {label_id: prompts for label_id, prompts in enumerate(objects.values(), start=1)}
+
+
+def write_label_image(layer: Labels, labels: np.ndarray, overwrite: bool = False) -> tuple[int, int]:
+    """Add the objects of ``labels`` (ids 1, 2, …) to ``layer`` under its next free ids, in
+    one step of its undo history; pixels of other objects are kept unless ``overwrite``.
+    Returns the first id given and the number of objects written."""
+    if labels.shape != layer.data.shape:
+        raise ValueError(f"labels of shape {labels.shape} do not fit the labels layer {layer.data.shape}")
+    first = next_free_label(layer)
+    current = np.asarray(layer.data)
+    incoming = labels > 0
+    writable = incoming if overwrite else incoming & (current == 0)
+    indices = np.nonzero(writable)
+    if len(indices[0]) == 0:
+        return first, 0
+    values = labels[indices].astype(np.int64) + (first - 1)
+    if values.max() > np.iinfo(current.dtype).max:
+        raise ValueError(f"label {int(values.max())} does not fit the labels layer's {current.dtype}")
+    layer.data_setitem(indices, values.astype(current.dtype))
+    return first, len(np.unique(labels[indices]))

@@ -17,16 +17,27 @@ from typing import Any, Literal
 import numpy as np
 from qtpy.QtCore import QObject, Signal
 
+from ..core.batch import segment_objects
 from ..core.mask import SparseMask
 from ..core.prompts import Prompt
 from ..core.propagation import PropagationEnd
 from ..core.session import InteractiveSession
 
-OperationKind = Literal["open", "prompt", "undo", "redo", "reset", "commit", "initial_mask", "propagate"]
+OperationKind = Literal["open", "prompt", "undo", "redo", "reset", "commit", "initial_mask", "propagate",
+                        "label_objects"]
 
 
 class PropagationCancelled(Exception):
     """Raised inside a propagation to stop it; the session keeps its previous mask."""
+
+
+@dataclass(frozen=True)
+class ObjectsToLabel:
+    """The payload of a ``label_objects`` operation: {label id: prompts} segmented one by
+    one (and propagated through a volume in slice mode)."""
+
+    objects: dict[int, list[Prompt]]
+    source: str  # what the prompts came from, for the report
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,9 @@ class WorkerReport:
     errors: list[str] = field(default_factory=list)
     session_ready: bool = False
     propagation_ends: tuple[PropagationEnd, ...] = ()  # of a propagation in this batch
+    labelled: np.ndarray | None = None  # a label image from ``label_objects``, ids as requested
+    labelled_count: tuple[int, int] = (0, 0)  # objects segmented, objects requested
+    labelled_source: str = ""
 
 
 SessionFactory = Callable[[], InteractiveSession]
@@ -55,7 +69,7 @@ class SessionWorker(QObject):
 
     reported = Signal(object)
     busy_changed = Signal(bool)
-    progressed = Signal(int, int)  # slices done, slices in the volume
+    progressed = Signal(int, int)  # slices (or objects) done, slices in the volume (objects requested)
 
     def __init__(self) -> None:
         super().__init__()
@@ -80,6 +94,8 @@ class SessionWorker(QObject):
             return self._generation
 
     def cancel_propagation(self) -> None:
+        """Stop a propagation (the object stays as it was) or a labelling run (the objects
+        segmented so far are kept)."""
         self._cancel.set()
 
     def is_stale(self, report: WorkerReport) -> bool:
@@ -141,6 +157,8 @@ class SessionWorker(QObject):
                 self._guarded(report, lambda: self._session.set_initial_mask(operation.payload))
             elif operation.kind == "propagate":
                 self._propagate(report, operation.payload)
+            elif operation.kind == "label_objects":
+                self._label_objects(report, operation.payload)
         flush_prompts()
         if self._session is not None:
             report.mask = self._session.sparse_mask
@@ -166,6 +184,28 @@ class SessionWorker(QObject):
         except PropagationCancelled:
             report.errors.append("propagation cancelled: the object is as it was")
         self.progressed.emit(depth, depth)
+
+    def _label_objects(self, report: WorkerReport, request: ObjectsToLabel) -> None:
+        session = self._session
+        assert session is not None
+        self._cancel.clear()
+        total = len(request.objects)
+        done = 0
+
+        def watched(items):
+            nonlocal done
+            for item in items:
+                if self._cancel.is_set():
+                    return  # what is segmented so far is kept
+                self.progressed.emit(done, total)
+                yield item
+                done += 1
+
+        labels = self._guarded(report, lambda: segment_objects(session, request.objects, propagate=session.slice_mode,
+                                                               progress=watched))
+        if labels is not None:
+            report.labelled, report.labelled_count, report.labelled_source = labels, (done, total), request.source
+        self.progressed.emit(total, total)
 
     @staticmethod
     def _guarded(report: WorkerReport, action: Callable[[], Any]) -> Any:
