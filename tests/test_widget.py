@@ -202,6 +202,23 @@ def test_every_point_of_a_points_layer_becomes_a_label_after_those_already_there
     assert len(spots.data) == 7 and not (widget.preview_layer.data > 0).any()
 
 
+def test_cancelling_a_labelling_run_keeps_the_objects_done(viewer_and_widget, qtbot):
+    viewer, start = viewer_and_widget
+    image, labels = load_sample("nuclei")
+    centres = [np.argwhere(labels == i).mean(axis=0) for i in np.unique(labels[labels > 0])]
+    layer, widget = start(image)
+    viewer.add_points(np.asarray(centres), name="all nuclei")
+    widget.label_points()
+    qtbot.waitUntil(lambda: widget.progress_bar.value() >= 3, timeout=30_000)
+    widget.cancel_button.click()
+    wait_idle(qtbot, widget)
+    done = int(widget.status.text().split("cancelled after ")[1].split(" of")[0])
+    assert 3 <= done < len(centres)
+    written = np.asarray(viewer.layers[LABELS_LAYER_NAME].data)
+    assert 0 < len(np.unique(written[written > 0])) <= done
+    assert not widget.progress_bar.isVisible()
+
+
 def test_rgb_image(viewer_and_widget, qtbot):
     viewer, start = viewer_and_widget
     image, truth = disk_image()
