@@ -202,6 +202,25 @@ def test_every_point_of_a_points_layer_becomes_a_label_after_those_already_there
     assert len(spots.data) == 7 and not (widget.preview_layer.data > 0).any()
 
 
+def test_every_box_of_a_shapes_layer_becomes_a_label(viewer_and_widget, qtbot):
+    viewer, start = viewer_and_widget
+    image, labels = load_sample("nuclei")
+    ids, areas = np.unique(labels[labels > 0], return_counts=True)
+    nuclei = [labels == i for i in ids[areas >= 150][:4]]
+    layer, widget = start(image)
+    boxes = []
+    for nucleus in nuclei:
+        (y0, x0), (y1, x1) = np.argwhere(nucleus).min(axis=0), np.argwhere(nucleus).max(axis=0)
+        boxes.append(np.array([[y0, x0], [y0, x1], [y1, x1], [y1, x0]], dtype=float))
+    detections = viewer.add_shapes(boxes, shape_type="rectangle", name="detections")
+    widget.points_combo.setCurrentText("detections")
+    widget.label_points()
+    wait_idle(qtbot, widget)
+    written = np.asarray(viewer.layers[LABELS_LAYER_NAME].data)
+    assert np.mean([iou(n, written == k) for k, n in enumerate(nuclei, start=1)]) > 0.75
+    assert len(detections.data) == 4
+
+
 def test_cancelling_a_labelling_run_keeps_the_objects_done(viewer_and_widget, qtbot):
     viewer, start = viewer_and_widget
     image, labels = load_sample("nuclei")

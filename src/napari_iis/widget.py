@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from napari.layers import Image, Labels, Points
+from napari.layers import Image, Labels, Points, Shapes
 from napari.utils import progress
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import (
@@ -35,7 +35,7 @@ from .napari_glue.layers import (
     make_shapes_layer,
     make_target_labels,
     next_free_label,
-    points_to_objects,
+    layer_to_objects,
     show_clicks,
     show_mask,
     show_shapes,
@@ -93,11 +93,12 @@ class SegmentationWidget(QWidget):
             "for many small objects (nuclei, cells): click once on each, no Enter needed; "
             "napari's undo on the labels layer takes one back, Edit label refines one")
         self.points_combo = QComboBox()
-        self.label_points_button = QPushButton("Label every point")
+        self.label_points_button = QPushButton("Label every point or box")
         self.label_points_button.setToolTip(
-            "segment one object at each point of the chosen Points layer (e.g. a spot detector's), each under a new "
-            "label; points sharing an 'object' feature make one object, a 'positive' feature signs them; on a volume "
-            "segmented slice by slice each object is then propagated")
+            "segment one object at each point of the chosen Points layer (e.g. a spot detector's) or each box, "
+            "lasso or scribble of a Shapes layer, each under a new label; points sharing an 'object' feature make "
+            "one object, a 'positive' feature signs them; on a volume segmented slice by slice each object is then "
+            "propagated")
         self.slices_check = QCheckBox("volumes: segment slice by slice (then propagate)")
         self.channels_check = QCheckBox("the image's first axis holds channels (C, …)")
         self.start_button = QPushButton("Start on this image")
@@ -195,7 +196,7 @@ class SegmentationWidget(QWidget):
         chosen_image = self.image_combo.currentText()
         images = [layer.name for layer in self.viewer.layers if isinstance(layer, Image)]
         labels = [layer.name for layer in self.viewer.layers if isinstance(layer, Labels) and layer not in own]
-        points = [layer.name for layer in self.viewer.layers if isinstance(layer, Points) and layer not in own]
+        points = [layer.name for layer in self.viewer.layers if isinstance(layer, (Points, Shapes)) and layer not in own]
         for combo, names in ((self.image_combo, images), (self.labels_combo, [NEW_LABELS, *labels]),
                              (self.points_combo, points)):
             current = combo.currentText()
@@ -216,7 +217,7 @@ class SegmentationWidget(QWidget):
         in_3d = volume and not self.slices_check.isChecked()
         self.engine_combo.setCurrentText(default_engine(3 if in_3d else 2))
 
-    def _layer(self, name: str, kind: type) -> Any:
+    def _layer(self, name: str, kind: type | tuple[type, ...]) -> Any:
         if name in self.viewer.layers and isinstance(self.viewer.layers[name], kind):
             return self.viewer.layers[name]
         return None
@@ -382,18 +383,20 @@ class SegmentationWidget(QWidget):
         self.click_mode()
         self.status.setText(f"correcting label {label_id}: click to refine, Enter to save")
 
-    def label_points(self, points_layer: Points | None = None) -> None:
-        """Segment an object at each point of ``points_layer`` (default: the chosen one), in the
-        background with a progress bar; each becomes a new label of the target layer."""
-        points_layer = points_layer or self._layer(self.points_combo.currentText(), Points)
+    def label_points(self, layer: Points | Shapes | None = None) -> None:
+        """Segment an object at each point of a Points layer, or each box, lasso or scribble
+        of a Shapes layer (default: the chosen one), in the background with a progress bar;
+        each becomes a new label of the target layer."""
+        layer = layer or self._layer(self.points_combo.currentText(), (Points, Shapes))
         if self.image_layer is None or self.grid is None:
             show_warning("napari-iis: press Start on the image first")
             return
-        if points_layer is None:
-            show_warning("napari-iis: add a Points layer with a point on each object (e.g. from a spot detector)")
+        if layer is None:
+            show_warning("napari-iis: add a Points layer with a point on each object (e.g. from a spot detector), "
+                         "or a Shapes layer with a box around each")
             return
         try:
-            objects = points_to_objects(points_layer, self.image_layer, self.grid)
+            objects = layer_to_objects(layer, self.image_layer, self.grid)
         except ValueError as error:
             show_error(f"napari-iis: {error}")
             return
@@ -402,8 +405,8 @@ class SegmentationWidget(QWidget):
         self.progress_bar.setValue(0)
         self.progress_bar.setVisible(True)
         self.cancel_button.setVisible(True)
-        self.status.setText(f"labelling {len(objects)} objects from '{points_layer.name}'…")
-        self.worker.submit("label_objects", ObjectsToLabel(objects, points_layer.name))
+        self.status.setText(f"labelling {len(objects)} objects from '{layer.name}'…")
+        self.worker.submit("label_objects", ObjectsToLabel(objects, layer.name))
 
     def propagate(self) -> None:
         """Carry the current object through the volume from the slice of the last prompt;
@@ -529,7 +532,7 @@ class SegmentationWidget(QWidget):
         ids = f"labels {first}–{first + written - 1}" if written > 1 else f"label {first}" if written else "nothing"
         text = f"{written} object{'s' * (written != 1)} from '{report.labelled_source}' written to '{labels.name}' ({ids})"
         if done < requested:
-            text += f"; cancelled after {done} of {requested} points, those are kept"
+            text += f"; cancelled after {done} of {requested} objects, those are kept"
         self.status.setText(text)
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)

@@ -14,7 +14,7 @@ from ..core.batch import writable_pixels
 from ..core.mask import SparseMask
 from ..core.measure import physical_size
 from ..core.prompt_table import OBJECT_COLUMNS, clicks_by_object
-from ..core.prompts import Box, Click, Lasso, Prompt, Scribble
+from ..core.prompts import Box, Click, Lasso, Prompt, Scribble, shape_to_prompt
 
 POSITIVE_COLOR = "#2ecc40"
 NEGATIVE_COLOR = "#ff4136"
@@ -217,18 +217,31 @@ def write_object(
     return int(writable.sum())
 
 
-def points_to_objects(points: Points, image: Image, grid: ImageGrid) -> dict[int, list[Prompt]]:
-    """The points of any Points layer as clicks on ``image``'s grid, one object per point,
-    or grouped by an ``object`` (or ``label``) feature, signed by a ``positive`` feature;
-    ids 1, 2, … in the order the objects first appear."""
-    if len(points.data) == 0:
-        raise ValueError(f"'{points.name}' has no points")
-    positions = [image.world_to_data(points.data_to_world(p))[-grid.ndim:] for p in np.asarray(points.data)]
-    features = points.features
+def _on_image_grid(layer: Points | Shapes, image: Image, grid: ImageGrid, points: np.ndarray) -> list[np.ndarray]:
+    """Data coordinates of ``layer`` as data coordinates on ``image``'s spatial grid."""
+    return [np.asarray(image.world_to_data(layer.data_to_world(p)))[-grid.ndim:] for p in np.asarray(points)]
+
+
+def layer_to_objects(layer: Points | Shapes, image: Image, grid: ImageGrid) -> dict[int, list[Prompt]]:
+    """The prompts of any Points or Shapes layer on ``image``'s grid, ids 1, 2, … in the
+    order the objects first appear. Points: one object per point, or grouped by an
+    ``object`` (or ``label``) feature, signed by a ``positive`` feature. Shapes: one object
+    per rectangle (a box), polygon (a lasso) or path (a scribble)."""
+    if len(layer.data) == 0:
+        raise ValueError(f"'{layer.name}' is empty: put a point (or a box) on each object")
+    if isinstance(layer, Shapes):
+        prompts = [shape_to_prompt(kind, np.asarray(_on_image_grid(layer, image, grid, vertices)), True)
+                   for kind, vertices in zip(layer.shape_type, layer.data)]
+        if any(prompt is None for prompt in prompts):
+            raise ValueError(f"'{layer.name}' holds shapes that are no prompt: use rectangles (boxes), polygons "
+                             "(lassos) or paths (scribbles)")
+        return {label_id: [prompt] for label_id, prompt in enumerate(prompts, start=1)}
+    features = layer.features
     positive = features["positive"].to_numpy(dtype=bool) if "positive" in features else None
     grouping = next((c for c in OBJECT_COLUMNS if c in features), None)
-    object_ids = features[grouping].to_numpy() if grouping else None
-    objects = clicks_by_object(positions, positive, object_ids, where=lambda i: f"point {i} of '{points.name}'")
+    objects = clicks_by_object(_on_image_grid(layer, image, grid, layer.data), positive,
+                               features[grouping].to_numpy() if grouping else None,
+                               where=lambda i: f"point {i} of '{layer.name}'")
     return {label_id: prompts for label_id, prompts in enumerate(objects.values(), start=1)}
 
 
