@@ -62,3 +62,18 @@ def test_cli_evaluates_one_prompt_on_every_object(data_dir, tmp_path, capsys, fi
     assert report["mode"] == "each" and report["first_prompt"] == first
     assert report["summary"]["objects"] == len(report["objects"]) > 10
     assert report["summary"]["mIoU"] > 0.6 and report["summary"]["IoU>=0.5"] > 0.8
+
+
+def test_an_object_that_fails_is_reported_and_left_empty_while_the_others_are_kept():
+    from napari_iis.core.batch import segment_objects
+    from napari_iis.core.prompts import Click
+
+    image, truths, clicks = _nuclei(3)
+    objects = {1: [Click(clicks[0])], 2: [Click((5000.0, 5.0))], 3: [Click(clicks[2])]}
+    failures = []
+    labels = segment_objects(InteractiveSession(image), objects, on_error=lambda i, e: failures.append((i, str(e))))
+    assert [i for i, _ in failures] == [2] and "outside the image" in failures[0][1]
+    assert sorted(np.unique(labels).tolist()) == [0, 1, 3]
+    assert iou(truths[2], labels == 3) > 0.6
+    with pytest.raises(ValueError, match="outside the image"):
+        segment_objects(InteractiveSession(image), objects)

@@ -100,7 +100,9 @@ def _run_segment(args: argparse.Namespace) -> int:
     for summary in result.objects:
         print(summary.describe())
     print(f"wrote {result.written}" + (f" and {result.overlay}" if result.overlay else ""))
-    return 0
+    for failure in result.failures:
+        print(f"napari-iis segment: {failure} (left empty)", file=sys.stderr)
+    return 1 if result.failures else 0
 
 
 def _run_plot(args: argparse.Namespace) -> int:

@@ -47,6 +47,7 @@ class FileSegmentation:
     objects: list[ObjectSummary]
     written: Path
     overlay: Path | None
+    failures: list[str]  # objects left empty because their segmentation failed, and why
 
 
 def _unit(meta: Mapping[str, Any]) -> str | None:
@@ -123,12 +124,15 @@ def segment_file(
                 session.check_prompt(prompt)
             except ValueError as error:
                 raise ValueError(f"{prompts_path}, object {label_id}: {error}") from None
-    labels = segment_objects(session, objects, propagate=propagate, overwrite=overwrite, progress=progress)
+    failures: list[str] = []
+    labels = segment_objects(session, objects, propagate=propagate, overwrite=overwrite, progress=progress,
+                             on_error=lambda label_id, error: failures.append(f"object {label_id}: {error}"))
     written = write_labels_file(out_path, labels, meta)
     overlay = None
     if overlay_path is not None:
         overlay = write_overlay(overlay_path, session, labels, [p for ps in objects.values() for p in ps])
-    return FileSegmentation(labels, summarise(labels, objects, session.spacing, _unit(meta)), written, overlay)
+    return FileSegmentation(labels, summarise(labels, objects, session.spacing, _unit(meta)), written, overlay,
+                            failures)
 
 
 def write_overlay(path: str | Path, session: InteractiveSession, labels: np.ndarray,

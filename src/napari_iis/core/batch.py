@@ -37,19 +37,28 @@ def segment_objects(
     propagate: bool = False,
     overwrite: bool = False,
     progress: Progress = lambda items: items,
+    on_error: Callable[[int, Exception], None] | None = None,
 ) -> np.ndarray:
     """One object per entry of ``objects`` ({label id: its prompts}), the prompts added one
     by one in their order as a user would click them, then (``propagate``, a volume in slice
     mode) carried through the slices; returns an int32 label image. An object keeps out of
-    the pixels of the objects before it unless ``overwrite``. The session's current object
-    is discarded; it ends empty."""
+    the pixels of the objects before it unless ``overwrite``. With ``on_error``, an object
+    whose segmentation fails is reported to it (label id, error) and left empty, and the
+    others go on; without it the error is raised. The session's current object is
+    discarded; it ends empty."""
     labels = np.zeros(session.shape, dtype=np.int32)
     for label_id, prompts in progress(list(objects.items())):
         session.reset()
-        for prompt in prompts:
-            session.add_prompts([prompt])
-        if propagate:
-            session.propagate()
+        try:
+            for prompt in prompts:
+                session.add_prompts([prompt])
+            if propagate:
+                session.propagate()
+        except Exception as error:  # an engine failure on one object must not lose the others
+            if on_error is None:
+                raise
+            on_error(label_id, error)
+            continue
         paint(labels, session.sparse_mask, label_id, overwrite)
     session.reset()
     return labels

@@ -201,8 +201,11 @@ class SessionWorker(QObject):
                 yield item
                 done += 1
 
+        def failed(label_id: int, error: Exception) -> None:
+            report.errors.append(f"object {label_id} of {total} left empty: {error}")
+
         labels = self._guarded(report, lambda: segment_objects(session, request.objects, propagate=session.slice_mode,
-                                                               progress=watched))
+                                                               progress=watched, on_error=failed))
         if labels is not None:
             report.labelled, report.labelled_count, report.labelled_source = labels, (done, total), request.source
         self.progressed.emit(total, total)
