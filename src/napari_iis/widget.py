@@ -93,6 +93,7 @@ class SegmentationWidget(QWidget):
             "for many small objects (nuclei, cells): click once on each, no Enter needed; "
             "napari's undo on the labels layer takes one back, Edit label refines one")
         self.points_combo = QComboBox()
+        self.points_combo.setPlaceholderText("(a Points or Shapes layer)")
         self.label_points_button = QPushButton("Label every point or box")
         self.label_points_button.setToolTip(
             "segment one object at each point of the chosen Points layer (e.g. a spot detector's) or each box, "
