@@ -206,6 +206,8 @@ class SegmentationWidget(QWidget):
             combo.addItems(names)
             if current in names:
                 combo.setCurrentText(current)
+            elif names:
+                combo.setCurrentIndex(0)  # a combo with a placeholder would otherwise choose nothing
             combo.blockSignals(False)
         if self.image_combo.currentText() != chosen_image:
             self._suggest_engine()
