@@ -139,6 +139,12 @@ def test_segment_propagates_a_ct_organ_and_saves_it_on_the_files_grid(tmp_path, 
     assert dice(organ, saved.data == 1) > 0.75  # measured 0.86 from this one click
     assert np.count_nonzero((saved.data == 1).any(axis=(1, 2))) > 5
     assert "mL) on slices" in capsys.readouterr().out
+    # the same click in millimetres from the volume's corner
+    (tmp_path / "organ_mm.csv").write_text(
+        "z,y,x\n" + ",".join(str(c * s) for c, s in zip((plane, *click), spacing)) + "\n")
+    assert main(["segment", str(tmp_path / "ct.nii.gz"), str(tmp_path / "organ_mm.csv"), "--propagate", "--physical",
+                 "-o", str(tmp_path / "organ_mm.nii.gz")]) == 0
+    assert np.array_equal(read_nifti(tmp_path / "organ_mm.nii.gz").data, saved.data)
 
 
 def test_negative_hounsfield_units_and_millimetre_tiffs_survive_a_round_trip(tmp_path):

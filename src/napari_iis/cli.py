@@ -92,6 +92,7 @@ def _run_segment(args: argparse.Namespace) -> int:
             args.image, args.prompts, args.out, engine=engine, propagate=args.propagate, overwrite=args.overwrite,
             intensity_window=tuple(args.window) if args.window else None,
             channel_axis=args.channel_axis if args.channel_axis is not None else "layer", overlay_path=args.overlay,
+            physical=args.physical,
             progress=lambda items: tqdm(items, desc=f"segment {Path(args.image).name}", unit="object"),
         )
     except OSError as error:  # a file that cannot be read or written; ValueErrors are reported by main
@@ -244,6 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
     segment.add_argument("--propagate", action="store_true",
                          help="volumes: each object's prompts segment their slice, then the object is carried "
                               "through the slices")
+    segment.add_argument("--physical", action="store_true",
+                         help="the coordinates are in the image's units (index × voxel size, e.g. mm or µm, from "
+                              "its corner) instead of pixel indices")
     segment.add_argument("--overwrite", action="store_true", help="a later object may take an earlier one's pixels")
     segment.add_argument("--window", type=float, nargs=2, metavar=("LOW", "HIGH"), default=None,
                          help="intensity window (e.g. -160 240 for CT soft tissue); default: the one napari-iis "

@@ -103,6 +103,7 @@ def segment_file(
     intensity_window: Sequence[float] | None = None,
     channel_axis: int | None | str = "layer",
     overlay_path: str | Path | None = None,
+    physical: bool = False,
     progress: Callable[[Iterable], Iterable] = lambda items: items,
 ) -> FileSegmentation:
     """Every object of the prompt table (``core.prompt_table``) segmented on the image, its
@@ -110,7 +111,9 @@ def segment_file(
     volume) carried slice by slice; the labels saved on the image's grid at ``out_path``
     (by suffix: .nii.gz, .tif, .png, .npy). Every prompt is checked before the first is
     segmented, so a bad row costs nothing. ``overlay_path``: a PNG of the labels over the
-    image (a volume's fullest slice)."""
+    image (a volume's fullest slice). ``physical``: the coordinates are in the image's
+    units (pixel index × spacing, as napari's world coordinates of a layer with the
+    image's scale and no translation) rather than pixel indices."""
     if propagate and engine is None:
         engine = DEFAULT_ENGINE  # the engine that propagates best on every volume set measured
     session, meta = open_session(image_path, engine=engine, slice_mode=True if propagate else None,
@@ -118,6 +121,9 @@ def segment_file(
     if propagate and session.ndim != 3:
         raise ValueError(f"{image_path} is a 2D image: propagation carries an object through a volume's slices")
     objects = read_prompt_table(prompts_path, session.ndim)
+    if physical:
+        spacing = np.asarray(session.spacing)
+        objects = {i: [p.mapped(lambda c: c / spacing) for p in ps] for i, ps in objects.items()}
     for label_id, prompts in objects.items():
         for prompt in prompts:
             try:
