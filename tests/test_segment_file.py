@@ -154,3 +154,23 @@ def test_negative_hounsfield_units_and_millimetre_tiffs_survive_a_round_trip(tmp
     write_tiff(tmp_path / "ct_labels.tif", (image > 0).astype(np.uint8), spacing=spacing, unit="mm")
     stack = read_tiff(tmp_path / "ct_labels.tif")
     assert stack.unit == "µm" and np.allclose(stack.spacing, [s * 1000 for s in spacing])
+
+
+def test_a_tiff_with_channels_is_segmented_in_all_of_them_and_time_points_are_refused(tmp_path, capsys):
+    import tifffile
+
+    image, truths = _nuclei_files(tmp_path, 6)
+    noise = np.random.default_rng(0).integers(0, 40, image.shape, dtype=np.uint8)
+    tifffile.imwrite(tmp_path / "two_channels.tif", np.stack([noise, image]), imagej=True, metadata={"axes": "CYX"})
+    _write_points(tmp_path / "clicks.csv", [first_click(t).position for t in truths])
+    assert main(["segment", str(tmp_path / "two_channels.tif"), str(tmp_path / "clicks.csv"), "-o",
+                 str(tmp_path / "labels.tif")]) == 0
+    labels = read_tiff(tmp_path / "labels.tif").data
+    assert labels.shape == image.shape
+    assert np.mean([iou(t, labels == k) for k, t in enumerate(truths, start=1)]) > 0.6
+
+    tifffile.imwrite(tmp_path / "movie.tif", np.stack([np.stack([noise, image])] * 3), imagej=True,
+                     metadata={"axes": "TCYX"})
+    assert main(["segment", str(tmp_path / "movie.tif"), str(tmp_path / "clicks.csv"), "-o",
+                 str(tmp_path / "movie_labels.tif")]) == 2
+    assert "save one time point as its own file" in capsys.readouterr().err

@@ -64,13 +64,14 @@ def open_session(
     channel_axis: int | None | str = "layer",
 ) -> tuple[InteractiveSession, dict]:
     """A session on the image file, and the layer keywords napari-iis opens it with.
-    ``channel_axis="layer"`` takes the colour axis from the file (RGB), none otherwise."""
+    ``channel_axis="layer"`` takes the colour or channel axis from the file (RGB, a TIFF's
+    C axis), none otherwise."""
     data, meta, kind = read_image_layer(image_path)
     if kind != "image":
         raise ValueError(f"{image_path} holds labels (an integer volume named *label*, *mask* or *seg*): "
                          "segment its image")
     if channel_axis == "layer":
-        channel_axis = -1 if meta.get("rgb") else None
+        channel_axis = -1 if meta.get("rgb") else meta.get("channel_axis")
     session = InteractiveSession(
         data, channel_axis=channel_axis, spacing=meta.get("scale"), engine=engine, slice_mode=slice_mode,
         intensity_window=intensity_window if intensity_window is not None else meta.get("contrast_limits"),

@@ -80,17 +80,35 @@ def _axes(series) -> str:
     return "".join(a for a, n in zip(series.axes, series.shape) if n > 1).replace("Q", "Z").replace("I", "Z")
 
 
-def readable_axes(path: str | Path) -> str | None:
-    """The axes ``read_tiff`` would give, read from the header only, or None if it would
-    refuse the file (channels, time points) or cannot open it."""
+def tiff_axes(path: str | Path) -> str | None:
+    """The axes of the file's first series without those of size 1 (e.g. "CYX"), read
+    from the header only; None if it cannot be opened as a TIFF."""
     import tifffile
 
     try:
         with tifffile.TiffFile(str(path)) as tif:
-            axes = _axes(tif.series[0])
+            return _axes(tif.series[0])
     except (OSError, ValueError, IndexError):
         return None
+
+
+def readable_axes(path: str | Path) -> str | None:
+    """The axes ``read_tiff`` would give, read from the header only, or None if it would
+    refuse the file (channels, time points) or cannot open it."""
+    axes = tiff_axes(path)
     return axes if axes in SUPPORTED_AXES else None
+
+
+def read_channels(path: str | Path) -> tuple[np.ndarray, int]:
+    """A TIFF with a channel axis (e.g. "CYX", "ZCYX") as an array without its size-1 axes,
+    and the position of its channel axis; refuses time points."""
+    import tifffile
+
+    axes = tiff_axes(path) or ""
+    if "C" not in axes or "T" in axes or len(axes.replace("C", "").replace("S", "")) not in (2, 3):
+        raise ValueError(f"{path} has axes {axes or 'unknown'}: napari-iis segments 2D images and z-stacks, with "
+                         "or without channels; save one time point as its own file")
+    return np.squeeze(tifffile.imread(str(path))), axes.index("C")
 
 
 def read_tiff(path: str | Path) -> TiffStack:

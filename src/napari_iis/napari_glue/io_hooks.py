@@ -11,7 +11,7 @@ import numpy as np
 
 from ..io.dicom import dicom_files, read_dicom_series
 from ..io.nifti import Volume, ct_window, is_nifti, radiological_flips, read_nifti, write_nifti
-from ..io.tiff import is_tiff, read_tiff, readable_axes, write_tiff
+from ..io.tiff import is_tiff, read_channels, read_tiff, readable_axes, tiff_axes, write_tiff
 
 AFFINE_KEY = "nifti_affine"
 # the (z, y, x) axes flipped for display: a saved labels volume is flipped back onto the file's grid
@@ -72,8 +72,9 @@ def read_tiff_layers(path: str) -> list[tuple[Any, dict, str]]:
 
 def read_image_layer(path: str | Path) -> tuple[Any, dict, str]:
     """The file as napari-iis's readers open it in napari (NIfTI, DICOM series, calibrated
-    TIFF: the same array, scale and contrast), any other image through imageio: (data,
-    layer keywords, layer type). Coordinates saved from a layer on it index this array."""
+    TIFF: the same array, scale and contrast), a TIFF with channels with its
+    ``channel_axis``, any other image through imageio: (data, layer keywords, layer type).
+    Coordinates saved from a layer on it index this array (less its channel axis)."""
     path = str(path)
     reader = get_reader(path) or get_tiff_reader(path)
     if reader is None and (Path(path).is_dir() or path.lower().endswith(".dcm")):
@@ -82,6 +83,9 @@ def read_image_layer(path: str | Path) -> tuple[Any, dict, str]:
         return reader(path)[0]
     if not Path(path).is_file():
         raise ValueError(f"{path} does not exist")
+    if is_tiff(path) and tiff_axes(path) is not None:  # channels (or time points, refused)
+        data, channel_axis = read_channels(path)
+        return data, {"name": Path(path).stem, "channel_axis": channel_axis, "metadata": {"source_path": path}}, "image"
     from ..core.datasets import read_image
 
     try:
