@@ -119,6 +119,13 @@ def test_a_prompt_outside_the_image_fails_before_segmenting_and_writes_nothing(t
     assert main(["segment", str(tmp_path / "nuclei.png"), str(tmp_path / "clicks.csv"), "-o", str(out)]) == 2
     assert "object 2: click coordinate (900.0, 100.0) is outside the image" in capsys.readouterr().err
     assert not out.exists() and not list(tmp_path.glob(".partial*"))
+    # an output a 2D image's labels cannot go to is refused before any segmenting
+    (tmp_path / "clicks.csv").write_text("y,x\n100,100\n")
+    for name, said in (("labels.nii.gz", "NIfTI holds volumes"), ("labels.jpg", "save labels as"),
+                       ("missing/labels.png", "does not exist: create it first")):
+        assert main(["segment", str(tmp_path / "nuclei.png"), str(tmp_path / "clicks.csv"), "-o",
+                     str(tmp_path / name)]) == 2
+        assert said in capsys.readouterr().err
 
 
 def test_segment_propagates_a_ct_organ_and_saves_it_on_the_files_grid(tmp_path, capsys):

@@ -20,7 +20,7 @@ from .core.prompt_table import read_prompt_table
 from .core.prompts import Prompt
 from .core.session import InteractiveSession
 from .engines import DEFAULT_ENGINE, Engine
-from .napari_glue.io_hooks import read_image_layer, write_labels_file
+from .napari_glue.io_hooks import check_labels_path, read_image_layer, write_labels_file
 
 
 @dataclass(frozen=True)
@@ -81,14 +81,15 @@ def open_session(
 
 def summarise(labels: np.ndarray, objects: Mapping[int, Sequence[Prompt]], spacing: Sequence[float],
               unit: str | None) -> list[ObjectSummary]:
+    from scipy.ndimage import find_objects
+
+    counts = np.bincount(labels.ravel(), minlength=max(objects, default=0) + 1)
+    boxes = find_objects(labels) if labels.ndim == 3 else []
     summaries = []
     for label_id, prompts in objects.items():
-        mask = labels == label_id
-        count = int(mask.sum())
-        slices = None
-        if labels.ndim == 3:
-            held = np.flatnonzero(mask.any(axis=(1, 2)))
-            slices = (int(held[0]), int(held[-1])) if held.size else (0, -1)
+        count = int(counts[label_id])
+        box = boxes[label_id - 1] if label_id - 1 < len(boxes) else None
+        slices = None if labels.ndim != 3 else (0, -1) if box is None else (box[0].start, box[0].stop - 1)
         summaries.append(ObjectSummary(label_id, len(prompts), count, physical_size(count, spacing, unit), slices))
     return summaries
 
@@ -110,8 +111,8 @@ def segment_file(
     """Every object of the prompt table (``core.prompt_table``) segmented on the image, its
     prompts added in file order as clicks in the viewer would be, then (``propagate``, a
     volume) carried slice by slice; the labels saved on the image's grid at ``out_path``
-    (by suffix: .nii.gz, .tif, .png, .npy). Every prompt is checked before the first is
-    segmented, so a bad row costs nothing. ``overlay_path``: a PNG of the labels over the
+    (by suffix: .nii.gz, .tif, .png, .npy). Every prompt and the output path are checked
+    before the first object is segmented, so a bad row or name costs nothing. ``overlay_path``: a PNG of the labels over the
     image (a volume's fullest slice). ``physical``: the coordinates are in the image's
     units (pixel index × spacing, as napari's world coordinates of a layer with the
     image's scale and no translation) rather than pixel indices."""
@@ -121,6 +122,7 @@ def segment_file(
                                  intensity_window=intensity_window, channel_axis=channel_axis)
     if propagate and session.ndim != 3:
         raise ValueError(f"{image_path} is a 2D image: propagation carries an object through a volume's slices")
+    check_labels_path(out_path, session.ndim)
     objects = read_prompt_table(prompts_path, session.ndim)
     if physical:
         spacing = np.asarray(session.spacing)

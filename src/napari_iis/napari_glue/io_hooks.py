@@ -99,6 +99,21 @@ def read_image_layer(path: str | Path) -> tuple[Any, dict, str]:
     return data, meta, "image"
 
 
+def check_labels_path(path: str | Path, ndim: int) -> None:
+    """Raise ``ValueError`` where ``write_labels_file`` could not write ``ndim``-D labels to
+    ``path``: check it before a long segmentation, not after."""
+    path = Path(path)
+    lower = path.name.lower()
+    if not path.parent.is_dir():
+        raise ValueError(f"the folder {path.parent} does not exist: create it first")
+    if not lower.endswith((".png", ".npy")) and not is_nifti(lower) and not is_tiff(lower):
+        raise ValueError(f"{path.name}: save labels as .nii.gz (volumes), .tif, .png (2D) or .npy")
+    if lower.endswith(".png") and ndim != 2:
+        raise ValueError(f"{path.name}: a PNG holds 2D labels; save a volume's labels as .nii.gz or .tif")
+    if is_nifti(lower) and ndim != 3:
+        raise ValueError(f"{path.name}: NIfTI holds volumes; save a 2D image's labels as .png or .tif")
+
+
 def write_labels_file(path: str | Path, labels: np.ndarray, meta: dict) -> Path:
     """``labels`` on the grid of the image whose layer keywords are ``meta``, by suffix:
     NIfTI (the image's affine), calibrated TIFF, PNG (2D, ids up to 65535) or NumPy ``.npy``.
@@ -117,7 +132,7 @@ def write_labels_file(path: str | Path, labels: np.ndarray, meta: dict) -> Path:
             with partial.open("wb") as handle:
                 np.save(handle, labels)
         else:
-            raise ValueError(f"{path.name}: save labels as .nii.gz (volumes), .tif, .png (2D) or .npy")
+            check_labels_path(path, labels.ndim)
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
