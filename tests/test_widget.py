@@ -188,6 +188,7 @@ def test_every_point_of_a_points_layer_becomes_a_label_after_those_already_there
     existing = viewer.add_labels(kept.astype(np.uint32), name="my labels", scale=(0.5, 0.5))
     layer, widget = start(image, scale=(0.5, 0.5))
     widget.labels_combo.setCurrentText("my labels")
+    assert widget.points_combo.count() == 0  # the widget's own prompt layers are not offered
     # a detector's points, in world coordinates on a layer of its own scale; the last two share an object
     spots = viewer.add_points(np.vstack([centres, centres[-1:] + 2]) * 0.5, name="spots",
                               features={"object": [1, 2, 3, 4, 5, 6, 6]})

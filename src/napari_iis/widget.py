@@ -27,15 +27,16 @@ from .core.session import InteractiveSession
 from .engines import DEFAULT_ENGINE, Engine, available_engines, create_engine, default_engine, slice_engines
 from .napari_glue.interaction import SHORTCUTS, bind_keys, install_click_callback
 from .napari_glue.layers import (
+    OWN_LAYER_NAMES,
     ImageGrid,
     chosen_window,
     image_grid,
+    layer_to_objects,
     make_preview_layer,
     make_prompt_layer,
     make_shapes_layer,
     make_target_labels,
     next_free_label,
-    layer_to_objects,
     show_clicks,
     show_mask,
     show_shapes,
@@ -194,6 +195,7 @@ class SegmentationWidget(QWidget):
     # -- layer choices -----------------------------------------------------------------
     def _refresh_layer_choices(self, *_: Any) -> None:
         own = {self.prompt_layer, self.preview_layer, self.shapes_layer}
+        own |= {layer for layer in self.viewer.layers if layer.name in OWN_LAYER_NAMES}  # while being added
         chosen_image = self.image_combo.currentText()
         images = [layer.name for layer in self.viewer.layers if isinstance(layer, Image)]
         labels = [layer.name for layer in self.viewer.layers if isinstance(layer, Labels) and layer not in own]

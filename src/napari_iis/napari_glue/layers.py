@@ -22,6 +22,7 @@ BOX_COLOR = "#ffdc00"
 PROMPTS_LAYER_NAME = "iis prompts"
 SHAPES_LAYER_NAME = "iis boxes and scribbles"
 PREVIEW_LAYER_NAME = "iis current object"
+OWN_LAYER_NAMES = (PROMPTS_LAYER_NAME, SHAPES_LAYER_NAME, PREVIEW_LAYER_NAME)
 
 
 @dataclass(frozen=True)
