@@ -86,10 +86,9 @@ def _run_segment(args: argparse.Namespace) -> int:
 
     from .files import segment_file
 
-    engine = args.engine if args.weights is None else create_engine(args.engine or DEFAULT_ENGINE, args.weights)
     try:
         result = segment_file(
-            args.image, args.prompts, args.out, engine=engine, propagate=args.propagate, overwrite=args.overwrite,
+            args.image, args.prompts, args.out, engine=_engine_with_weights(args, ndim=2), propagate=args.propagate, overwrite=args.overwrite,
             intensity_window=tuple(args.window) if args.window else None,
             channel_axis=args.channel_axis if args.channel_axis is not None else "layer", overlay_path=args.overlay,
             physical=args.physical,

@@ -112,10 +112,11 @@ def segment_file(
     prompts added in file order as clicks in the viewer would be, then (``propagate``, a
     volume) carried slice by slice; the labels saved on the image's grid at ``out_path``
     (by suffix: .nii.gz, .tif, .png, .npy). Every prompt and the output path are checked
-    before the first object is segmented, so a bad row or name costs nothing. ``overlay_path``: a PNG of the labels over the
-    image (a volume's fullest slice). ``physical``: the coordinates are in the image's
-    units (pixel index × spacing, as napari's world coordinates of a layer with the
-    image's scale and no translation) rather than pixel indices."""
+    before the first object is segmented, so a bad row or name costs nothing.
+    ``overlay_path``: a PNG of the labels over the image (a volume's fullest slice).
+    ``physical``: the coordinates are in the image's units (pixel index × spacing, as
+    napari's world coordinates of a layer with the image's scale and no translation)
+    rather than pixel indices."""
     if propagate and engine is None:
         engine = DEFAULT_ENGINE  # the engine that propagates best on every volume set measured
     session, meta = open_session(image_path, engine=engine, slice_mode=True if propagate else None,

@@ -111,15 +111,22 @@ def clicks_by_object(
     objects: dict[int, list[Prompt]] = {}
     for index, position in enumerate(positions):
         sign = True if positive is None else bool(positive[index])
-        if object_ids is not None:
-            label_id = int(object_ids[index])
-        elif sign:
-            label_id = len(objects) + 1
-        else:
-            raise ValueError(f"{where(index)}: a negative click needs an '{OBJECT_COLUMNS[0]}' id (a CSV column, a "
-                             "Points layer feature) saying which object it corrects; without one each point is a new object")
+        label_id = _label_id(objects, None if object_ids is None else int(object_ids[index]), sign,
+                             lambda: f"{where(index)}: a negative click")
         objects.setdefault(label_id, []).append(Click(tuple(float(c) for c in position), sign))
     return objects
+
+
+def _label_id(objects: dict[int, list[Prompt]], object_id: int | None, positive: bool,
+              negative: Callable[[], str]) -> int:
+    """The given object id, else a new object's: the next id, for a positive prompt only
+    (``negative`` names the prompt in the error)."""
+    if object_id is not None:
+        return object_id
+    if positive:
+        return len(objects) + 1
+    raise ValueError(f"{negative()} needs an '{OBJECT_COLUMNS[0]}' id (a CSV column, a Points layer feature) "
+                     "saying which object it corrects; without one each prompt is a new object")
 
 
 def _shapes(rows: list[dict[str, str]], columns: Sequence[str], object_column: str | None,
@@ -137,12 +144,7 @@ def _shapes(rows: list[dict[str, str]], columns: Sequence[str], object_column: s
         if prompt is None:
             raise ValueError(f"{path}, row {number}: a {first['shape-type']} is not a prompt; use rectangles "
                              "(boxes), polygons (lassos) or paths (scribbles)")
-        if object_column is not None:
-            label_id = _object_id(first[object_column], number, path)
-        elif positive:
-            label_id = len(objects) + 1
-        else:
-            raise ValueError(f"{path}, row {number}: a negative shape needs an '{OBJECT_COLUMNS[0]}' column saying "
-                             "which object it corrects (without one, each shape is a new object)")
+        object_id = _object_id(first[object_column], number, path) if object_column else None
+        label_id = _label_id(objects, object_id, positive, lambda: f"{path}, row {number}: a negative shape")
         objects.setdefault(label_id, []).append(prompt)
     return objects

@@ -119,6 +119,7 @@ def write_labels_file(path: str | Path, labels: np.ndarray, meta: dict) -> Path:
     NIfTI (the image's affine), calibrated TIFF, PNG (2D, ids up to 65535) or NumPy ``.npy``.
     Written to a temporary name first, so a failure leaves no half-written file."""
     path = Path(path)
+    check_labels_path(path, labels.ndim)
     lower = path.name.lower()
     partial = path.with_name(f".partial-{os.getpid()}-{path.name}")
     try:
@@ -128,11 +129,9 @@ def write_labels_file(path: str | Path, labels: np.ndarray, meta: dict) -> Path:
             write_tiff_labels(str(partial), labels, meta)
         elif lower.endswith(".png"):
             _write_png_labels(partial, labels)
-        elif lower.endswith(".npy"):
+        else:  # .npy
             with partial.open("wb") as handle:
                 np.save(handle, labels)
-        else:
-            check_labels_path(path, labels.ndim)
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
@@ -142,8 +141,6 @@ def write_labels_file(path: str | Path, labels: np.ndarray, meta: dict) -> Path:
 def _write_png_labels(path: Path, labels: np.ndarray) -> None:
     import imageio.v3 as iio
 
-    if labels.ndim != 2:
-        raise ValueError(f"a PNG holds 2D labels; these have shape {labels.shape}: save them as .tif or .nii.gz")
     if labels.max(initial=0) > np.iinfo(np.uint16).max:
         raise ValueError("a PNG holds label ids up to 65535: save these labels as .tif or .npy")
     iio.imwrite(path, labels.astype(np.uint16 if labels.max(initial=0) > 255 else np.uint8), extension=".png")
