@@ -270,6 +270,51 @@ def test_volume_click_on_a_slice_segments_the_whole_object(viewer_and_widget, qt
     assert mask[3:8].any() and mask[12:17].any()  # slices above and below the clicked one
 
 
+def two_balls_at_two_depths():
+    """A (40, 64, 64) volume with a ball of radius 6 at (8, 20, 20) and a brighter one at
+    (30, 44, 44), and their masks."""
+    zz, yy, xx = np.mgrid[:40, :64, :64]
+    near = (zz - 8) ** 2 + (yy - 20) ** 2 + (xx - 20) ** 2 < 36
+    far = (zz - 30) ** 2 + (yy - 44) ** 2 + (xx - 44) ** 2 < 36
+    volume = 0.6 * near + 1.0 * far + np.random.default_rng(0).normal(0, 0.05, near.shape)
+    return volume.astype(np.float32), near, far
+
+
+@pytest.mark.parametrize("rendering", ["mip", "iso"])
+def test_a_click_in_the_3d_view_lands_on_the_ball_under_the_cursor(viewer_and_widget, qtbot, rendering):
+    viewer, start = viewer_and_widget
+    volume, near, far = two_balls_at_two_depths()
+    layer, widget = start(volume, engine="watershed", rendering=rendering, iso_threshold=0.3)
+    viewer.dims.ndisplay = 3
+    viewer.reset_view()
+    qtbot.wait(50)
+    for (y, x), ball, depth in (((20, 20), near, 8), ((44, 44), far, 30)):
+        click(viewer, layer, (y, x))
+        wait_idle(qtbot, widget)
+        assert widget.prompt_layer.data[-1][0] == pytest.approx(depth, abs=1)
+        assert iou(ball, widget.preview_layer.data > 0) > 0.7
+        press(viewer, Qt.Key.Key_Escape)
+        qtbot.wait(50)
+    count = len(widget.prompt_layer.data)
+    click(viewer, layer, (-30, -30))  # beside the volume: no click
+    qtbot.wait(200)
+    assert len(widget.prompt_layer.data) == count
+
+
+def test_a_click_in_the_3d_view_of_a_plane_lands_on_the_plane(viewer_and_widget, qtbot):
+    viewer, start = viewer_and_widget
+    volume, _, far = two_balls_at_two_depths()
+    layer, widget = start(volume, engine="watershed", depiction="plane",
+                          plane={"position": (30, 32, 32), "normal": (1, 0, 0)})
+    viewer.dims.ndisplay = 3
+    viewer.reset_view()
+    qtbot.wait(50)
+    click(viewer, layer, (44, 44))
+    wait_idle(qtbot, widget)
+    assert widget.prompt_layer.data[-1][0] == pytest.approx(30)
+    assert iou(far, widget.preview_layer.data > 0) > 0.7
+
+
 def test_multichannel_image_with_its_channel_axis_chosen(viewer_and_widget, qtbot):
     viewer, start = viewer_and_widget
     image, truth = disk_image(shape=(96, 128), centre=(48, 60), radius=18)

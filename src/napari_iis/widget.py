@@ -44,6 +44,7 @@ from .napari_glue.layers import (
     write_label_image,
     write_object,
 )
+from .napari_glue.picking import click_world_position
 from .napari_glue.worker import ObjectsToLabel, SessionWorker, WorkerReport
 
 if TYPE_CHECKING:
@@ -256,7 +257,7 @@ class SegmentationWidget(QWidget):
         self.shapes_layer.events.data.connect(self._on_shape_drawn)
         self.prompt_layer = self.viewer.add_layer(make_prompt_layer(grid))
         self.prompt_layer.mode = "pan_zoom"
-        install_click_callback(self.prompt_layer, self._on_click, lambda: self.negative_mode)
+        install_click_callback(self.prompt_layer, self._on_click, lambda: self.negative_mode, self._locate_click)
         keys = {
             "Enter": self.commit, "Escape": self.discard, "Control-Z": self.undo,
             "Control-Shift-Z": self.redo, "N": lambda: self.negative_check.toggle(),
@@ -315,6 +316,12 @@ class SegmentationWidget(QWidget):
             self.shapes_layer.mode = mode
 
     # -- actions -----------------------------------------------------------------------
+    def _locate_click(self, press: Any) -> tuple[float, ...] | None:
+        position = click_world_position(self.image_layer, press)
+        if position is None:
+            show_info("napari-iis: that click is beside the image in the 3D view; click on the object itself")
+        return position
+
     def _on_click(self, world_position: tuple[float, ...], positive: bool) -> None:
         if self.image_layer is None or self.prompt_layer is None or self.grid is None:
             return

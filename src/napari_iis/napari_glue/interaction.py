@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from napari.layers import Layer, Points
@@ -41,14 +42,22 @@ def is_negative(event: Any, negative_mode: bool) -> bool:
     return event.button == 2 or ("control" in modifiers) != negative_mode
 
 
-def install_click_callback(layer: Points, on_click: ClickHandler, negative_mode: Callable[[], bool]) -> None:
-    """Call ``on_click(world_position, positive)`` for clicks (not drags) on ``layer``."""
+def install_click_callback(
+    layer: Points,
+    on_click: ClickHandler,
+    negative_mode: Callable[[], bool],
+    locate: Callable[[Any], tuple[float, ...] | None] = lambda press: tuple(press.position),
+) -> None:
+    """Call ``on_click(world_position, positive)`` for clicks (not drags) on ``layer``;
+    ``locate(press)`` turns the press (its position, view_direction and dims_displayed) into
+    the world position (None: no click, e.g. a 3D view's ray that misses the image)."""
 
     def callback(_: Points, event: Any) -> Generator[None, None, None]:
         if event.type != "mouse_press":
             return
         press_position = tuple(event.pos)
-        world_position = tuple(event.position)
+        press = SimpleNamespace(position=tuple(event.position), view_direction=event.view_direction,
+                                dims_displayed=list(event.dims_displayed))
         negative = is_negative(event, negative_mode())
         dragged = False
         yield
@@ -56,7 +65,10 @@ def install_click_callback(layer: Points, on_click: ClickHandler, negative_mode:
             moved = sum((a - b) ** 2 for a, b in zip(event.pos, press_position)) ** 0.5
             dragged = dragged or moved > _CLICK_TOLERANCE_PX
             yield
-        if not dragged:
+        if dragged:
+            return
+        world_position = locate(press)
+        if world_position is not None:
             on_click(world_position, not negative)
 
     layer.mouse_drag_callbacks.append(callback)
