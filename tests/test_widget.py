@@ -299,6 +299,9 @@ def test_a_click_in_the_3d_view_lands_on_the_ball_under_the_cursor(viewer_and_wi
     click(viewer, layer, (-30, -30))  # beside the volume: no click
     qtbot.wait(200)
     assert len(widget.prompt_layer.data) == count
+    press(viewer, Qt.Key.Key_B)  # boxes are drawn in 2D: the click tool stays
+    assert viewer.layers.selection.active.name == widget.prompt_layer.name
+    assert widget.shapes_layer.mode == "pan_zoom"
 
 
 def test_a_click_in_the_3d_view_of_a_plane_lands_on_the_plane(viewer_and_widget, qtbot):

@@ -311,9 +311,14 @@ class SegmentationWidget(QWidget):
     def shape_mode(self, mode: str) -> None:
         """Drag a box (``add_rectangle``), paint a scribble (``add_path``) or draw a lasso
         around the object (``add_polygon_lasso``)."""
-        if self.shapes_layer is not None:
-            self.viewer.layers.selection.active = self.shapes_layer
-            self.shapes_layer.mode = mode
+        if self.shapes_layer is None:
+            return
+        if self.viewer.dims.ndisplay == 3:
+            show_info("napari-iis: boxes, scribbles and lassos are drawn in the 2D view (Ctrl-Y switches); "
+                      "clicks work in both")
+            return
+        self.viewer.layers.selection.active = self.shapes_layer
+        self.shapes_layer.mode = mode
 
     # -- actions -----------------------------------------------------------------------
     def _locate_click(self, press: Any) -> tuple[float, ...] | None:
