@@ -535,13 +535,22 @@ def test_narrowed_contrast_limits_become_the_engines_window():
     assert chosen_window(Image(np.zeros((8, 8, 3), np.uint8) + np.arange(8)[:, None, None], rgb=True)) is None
 
 
-def test_the_engine_suggested_for_a_volume_follows_the_slice_by_slice_tick(viewer_and_widget):
+@pytest.mark.parametrize("kind", ["microscopy", "CT in HU", "MRI in mm"])
+def test_the_engines_suggested_for_a_volume(viewer_and_widget, kind):
+    # the engine follows the slice-by-slice tick; a microscope's stack propagates with the
+    # watershed, a CT or MRI with the engine that clicks
     viewer, start = viewer_and_widget
     volume, _ = disk_image(shape=(8, 40, 40), centre=(4, 20, 20), radius=8)
-    _, widget = start(volume)
-    assert widget.engine_combo.currentText() == "watershed"  # 3D clicks
+    if kind == "CT in HU":
+        _, widget = start((volume * 1400 - 1000).astype(np.int16))
+    elif kind == "MRI in mm":
+        _, widget = start((volume * 800).astype(np.uint16), scale=(5, 0.8, 0.8), units="mm")
+    else:
+        _, widget = start((volume * 3000 + 100).astype(np.uint16), scale=(0.5, 0.2, 0.2), units="µm")
+    propagator = "watershed" if kind == "microscopy" else "(default)"
+    assert (widget.engine_combo.currentText(), widget.propagation_combo.currentText()) == ("watershed", propagator)
     widget.slices_check.setChecked(True)
-    assert widget.engine_combo.currentText() == "network"  # slices and propagation
+    assert (widget.engine_combo.currentText(), widget.propagation_combo.currentText()) == ("network", propagator)
     widget.slices_check.setChecked(False)
     assert widget.engine_combo.currentText() == "watershed"
 
@@ -557,7 +566,7 @@ def test_a_volume_clicked_with_the_network_and_propagated_with_the_watershed(vie
     layer, widget = start(read_tiff(folder / "stardist_synth_image.tif").data)
     widget.slices_check.setChecked(True)
     assert widget.engine_combo.currentText() == "network"
-    widget.propagation_combo.setCurrentText("watershed")
+    assert widget.propagation_combo.currentText() == "watershed"  # suggested for a microscope's stack
     widget.start(layer)
     wait_idle(qtbot, widget)
     plane = int(np.argmax(truth.sum(axis=(1, 2))))

@@ -7,7 +7,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .engines import DEFAULT_ENGINE, DEFAULT_VOLUME_ENGINE, available_engines, create_engine, default_engine, slice_engines
+from .engines import (
+    DEFAULT_ENGINE,
+    DEFAULT_VOLUME_ENGINE,
+    MICROSCOPY_PROPAGATION_ENGINE,
+    available_engines,
+    create_engine,
+    default_engine,
+    slice_engines,
+)
 from .training.data import SLICED_SETS, TRAIN_SETS
 
 
@@ -91,7 +99,7 @@ def _run_segment(args: argparse.Namespace) -> int:
             args.image, args.prompts, args.out, engine=_engine_with_weights(args, ndim=2), propagate=args.propagate, overwrite=args.overwrite,
             intensity_window=tuple(args.window) if args.window else None,
             channel_axis=args.channel_axis if args.channel_axis is not None else "layer", overlay_path=args.overlay,
-            physical=args.physical,
+            physical=args.physical, propagation_engine=args.propagate_with,
             progress=lambda items: tqdm(items, desc=f"segment {Path(args.image).name}", unit="object"),
         )
     except OSError as error:  # a file that cannot be read or written; ValueErrors are reported by main
@@ -244,6 +252,10 @@ def build_parser() -> argparse.ArgumentParser:
     segment.add_argument("--propagate", action="store_true",
                          help="volumes: each object's prompts segment their slice, then the object is carried "
                               "through the slices")
+    segment.add_argument("--propagate-with", default="auto", choices=["auto", *slice_engines()],
+                         help=f"the engine that carries objects from slice to slice; auto: {MICROSCOPY_PROPAGATION_ENGINE} "
+                              "for a microscope's stack, the clicking engine for CT and MRI (axes in mm or values "
+                              "in HU), as measured best (docs/benchmarks.md)")
     segment.add_argument("--physical", action="store_true",
                          help="the coordinates are in the image's units (index × voxel size, e.g. mm or µm, from "
                               "its corner) instead of pixel indices")

@@ -19,7 +19,8 @@ from .core.measure import physical_size
 from .core.prompt_table import read_prompt_table
 from .core.prompts import Prompt
 from .core.session import InteractiveSession
-from .engines import DEFAULT_ENGINE, Engine
+from .engines import DEFAULT_ENGINE, MICROSCOPY_PROPAGATION_ENGINE, Engine
+from .io.nifti import looks_medical
 from .napari_glue.io_hooks import check_labels_path, read_image_layer, write_labels_file
 
 
@@ -62,19 +63,27 @@ def open_session(
     slice_mode: bool | None = None,
     intensity_window: Sequence[float] | None = None,
     channel_axis: int | None | str = "layer",
+    propagation_engine: str | Engine | None = "auto",
 ) -> tuple[InteractiveSession, dict]:
     """A session on the image file, and the layer keywords napari-iis opens it with.
     ``channel_axis="layer"`` takes the colour or channel axis from the file (RGB, a TIFF's
-    C axis), none otherwise."""
+    C axis), none otherwise. ``propagation_engine="auto"``: the watershed on a microscope's
+    stack, the session's slice engine on a CT or MRI (``io.nifti.looks_medical``), as the
+    widget suggests them."""
     data, meta, kind = read_image_layer(image_path)
     if kind != "image":
         raise ValueError(f"{image_path} holds labels (an integer volume named *label*, *mask* or *seg*): "
                          "segment its image")
     if channel_axis == "layer":
         channel_axis = -1 if meta.get("rgb") else meta.get("channel_axis")
+    if propagation_engine == "auto":
+        spatial_ndim = np.ndim(data) - (channel_axis is not None)
+        microscopy = spatial_ndim == 3 and not looks_medical(data, meta.get("units", ()))
+        propagation_engine = MICROSCOPY_PROPAGATION_ENGINE if microscopy else None
     session = InteractiveSession(
         data, channel_axis=channel_axis, spacing=meta.get("scale"), engine=engine, slice_mode=slice_mode,
         intensity_window=intensity_window if intensity_window is not None else meta.get("contrast_limits"),
+        propagation_engine=propagation_engine,
     )
     return session, meta
 
@@ -104,6 +113,7 @@ def segment_file(
     overwrite: bool = False,
     intensity_window: Sequence[float] | None = None,
     channel_axis: int | None | str = "layer",
+    propagation_engine: str | Engine | None = "auto",
     overlay_path: str | Path | None = None,
     physical: bool = False,
     progress: Callable[[Iterable], Iterable] = lambda items: items,
@@ -114,13 +124,15 @@ def segment_file(
     (by suffix: .nii.gz, .tif, .png, .npy). Every prompt and the output path are checked
     before the first object is segmented, so a bad row or name costs nothing.
     ``overlay_path``: a PNG of the labels over the image (a volume's fullest slice).
+    ``propagation_engine``: as in ``open_session``.
     ``physical``: the coordinates are in the image's units (pixel index × spacing, as
     napari's world coordinates of a layer with the image's scale and no translation)
     rather than pixel indices."""
     if propagate and engine is None:
         engine = DEFAULT_ENGINE  # the engine that propagates best on every volume set measured
     session, meta = open_session(image_path, engine=engine, slice_mode=True if propagate else None,
-                                 intensity_window=intensity_window, channel_axis=channel_axis)
+                                 intensity_window=intensity_window, channel_axis=channel_axis,
+                                 propagation_engine=propagation_engine)
     if propagate and session.ndim != 3:
         raise ValueError(f"{image_path} is a 2D image: propagation carries an object through a volume's slices")
     check_labels_path(out_path, session.ndim)

@@ -24,13 +24,22 @@ from qtpy.QtWidgets import (
 from .core.mask import SparseMask
 from .core.prompts import shape_to_prompt
 from .core.session import InteractiveSession
-from .engines import DEFAULT_ENGINE, Engine, available_engines, create_engine, default_engine, slice_engines
+from .engines import (
+    DEFAULT_ENGINE,
+    MICROSCOPY_PROPAGATION_ENGINE,
+    Engine,
+    available_engines,
+    create_engine,
+    default_engine,
+    slice_engines,
+)
 from .napari_glue.interaction import SHORTCUTS, bind_keys, install_click_callback
 from .napari_glue.layers import (
     OWN_LAYER_NAMES,
     ImageGrid,
     chosen_window,
     image_grid,
+    looks_medical,
     layer_to_objects,
     make_preview_layer,
     make_prompt_layer,
@@ -217,11 +226,14 @@ class SegmentationWidget(QWidget):
 
     def _suggest_engine(self, *_: Any) -> None:
         """The default engine for the chosen image's dimensionality, and the 2D default for
-        a volume segmented slice by slice (measured best there: docs/benchmarks.md)."""
+        a volume segmented slice by slice; the watershed propagating a microscope's stack
+        (measured best there: docs/benchmarks.md)."""
         layer = self._layer(self.image_combo.currentText(), Image)
         volume = layer is not None and spatial_ndim(layer, self.channels_check.isChecked()) == 3
         in_3d = volume and not self.slices_check.isChecked()
         self.engine_combo.setCurrentText(default_engine(3 if in_3d else 2))
+        microscopy = volume and not looks_medical(layer)
+        self.propagation_combo.setCurrentText(MICROSCOPY_PROPAGATION_ENGINE if microscopy else SAME_ENGINE)
 
     def _layer(self, name: str, kind: type | tuple[type, ...]) -> Any:
         if name in self.viewer.layers and isinstance(self.viewer.layers[name], kind):

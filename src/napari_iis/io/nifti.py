@@ -7,12 +7,14 @@ Slicer and ITK-SNAP.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..core.image import sample_step
+from ..core.measure import length_unit
 
 SUFFIXES = (".nii", ".nii.gz")
 
@@ -40,6 +42,14 @@ def ct_window(data: np.ndarray) -> tuple[float, float] | None:
     step = sample_step(data.shape, 2_000_000)
     sample = np.asarray(data[::step, ::step, ::step])
     return CT_SOFT_TISSUE_WINDOW if sample.min() <= -900 and sample.max() >= 300 else None
+
+
+def looks_medical(data: np.ndarray, units: Sequence[str | None] = ()) -> bool:
+    """A CT or MRI volume as far as a file or layer tells: axes in millimetres (as NIfTI and
+    DICOM files give them) or values in Hounsfield units; otherwise a microscope's stack."""
+    if any((unit := length_unit(None if u is None else str(u))) is not None and unit[0] == "mm" for u in units):
+        return True
+    return ct_window(data) is not None
 
 
 def radiological_flips(affine: np.ndarray) -> tuple[int, ...]:

@@ -15,6 +15,7 @@ from ..core.mask import SparseMask
 from ..core.measure import physical_size
 from ..core.prompt_table import OBJECT_COLUMNS, clicks_by_object
 from ..core.prompts import Box, Click, Lasso, Prompt, Scribble, shape_to_prompt
+from ..io.nifti import looks_medical as looks_medical_data
 
 POSITIVE_COLOR = "#2ecc40"
 NEGATIVE_COLOR = "#ff4136"
@@ -78,6 +79,11 @@ def chosen_window(image: Image) -> tuple[float, float] | None:
     tolerance = 1e-3 * (data_high - data_low)
     narrowed = low > data_low + tolerance or high < data_high - tolerance
     return (low, high) if narrowed and high > low else None
+
+
+def looks_medical(image: Image) -> bool:
+    """A CT or MRI volume as far as its layer tells (``io.nifti.looks_medical``)."""
+    return not image.rgb and looks_medical_data(image.data[-1] if image.multiscale else image.data, image.units)
 
 
 def spatial_ndim(image: Image, channels_first: bool = False) -> int:
