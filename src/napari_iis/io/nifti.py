@@ -36,11 +36,13 @@ CT_SOFT_TISSUE_WINDOW = (-160.0, 240.0)
 
 
 def ct_window(data: np.ndarray) -> tuple[float, float] | None:
-    """The soft-tissue window for a CT in Hounsfield units (integers, air near -1000), else None."""
-    if data.dtype.kind not in "iu" or data.ndim != 3:
+    """The soft-tissue window for a CT in Hounsfield units (signed integers, air near -1000),
+    else None. Reads at most 5 slices (a chunked volume is not read whole)."""
+    if data.dtype.kind != "i" or data.ndim != 3:
         return None
-    step = sample_step(data.shape, 2_000_000)
-    sample = np.asarray(data[::step, ::step, ::step])
+    planes = np.unique(np.linspace(0, data.shape[0] - 1, min(data.shape[0], 5)).round().astype(int))
+    step = sample_step(data.shape[1:], 400_000)
+    sample = np.stack([np.asarray(data[int(p), ::step, ::step]) for p in planes])
     return CT_SOFT_TISSUE_WINDOW if sample.min() <= -900 and sample.max() >= 300 else None
 
 
