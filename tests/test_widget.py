@@ -239,6 +239,17 @@ def test_cancelling_a_labelling_run_keeps_the_objects_done(viewer_and_widget, qt
     assert not widget.progress_bar.isVisible()
 
 
+def test_the_current_object_layer_removed_by_hand_comes_back_with_the_next_click(viewer_and_widget, qtbot):
+    viewer, start = viewer_and_widget
+    image, truth = disk_image()
+    layer, widget = start(image)
+    viewer.layers.remove(widget.preview_layer.name)
+    click(viewer, layer, (48, 60))
+    wait_idle(qtbot, widget)
+    assert widget.preview_layer.name in viewer.layers
+    assert iou(truth, viewer.layers[widget.preview_layer.name].data > 0) > 0.85
+
+
 def test_rgb_image(viewer_and_widget, qtbot):
     viewer, start = viewer_and_widget
     image, truth = disk_image()

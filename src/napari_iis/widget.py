@@ -497,6 +497,9 @@ class SegmentationWidget(QWidget):
 
     def _show_current(self, report: WorkerReport) -> None:
         assert self.preview_layer is not None
+        for layer in (self.preview_layer, self.shapes_layer, self.prompt_layer):
+            if layer is not None and layer not in self.viewer.layers:  # removed by hand: shown again
+                self.viewer.add_layer(layer)
         if report.mask is not None:
             show_mask(self.preview_layer, report.mask, self._shown_mask)
             self._shown_mask = report.mask
