@@ -336,7 +336,7 @@ class SegmentationWidget(QWidget):
     def _locate_click(self, press: Any) -> tuple[float, ...] | None:
         position = click_world_position(self.image_layer, press)
         if position is None:
-            show_info("napari-iis: that click is beside the image in the 3D view; click on the object itself")
+            show_info("napari-iis: the 3D view shows nothing of the image under that click; click on the object itself")
         return position
 
     def _on_click(self, world_position: tuple[float, ...], positive: bool) -> None:
