@@ -607,3 +607,27 @@ def test_points_on_ct_organs_become_propagated_3d_labels(viewer_and_widget, qtbo
     for label_id, organ in enumerate(organs, start=1):
         assert dice(organ, written == label_id) > 0.75
         assert np.count_nonzero((written == label_id).any(axis=(1, 2))) > 5  # carried through the slices
+
+
+def test_the_widget_stays_narrow_and_scrolls_in_a_short_window(viewer_and_widget, qtbot):
+    viewer, start = viewer_and_widget
+    image, truth = disk_image()
+    layer, widget = start(image)
+    viewer.add_image(image, name="a layer name long enough to widen any combo box that fits its contents")
+    viewer.layers.selection.active = widget.prompt_layer
+    window = viewer.window._qt_window
+    window.resize(1000, 480)
+    qtbot.wait(100)
+    assert widget.minimumSizeHint().width() <= 340 and widget.width() <= 380  # the canvas keeps the rest
+    scroll = widget.scroll_area
+    assert scroll.widget().width() <= scroll.viewport().width()  # nothing cut off on the right
+    assert not widget.shortcuts_label.isVisible()
+    widget.shortcuts_button.click()
+    qtbot.wait(100)
+    assert widget.shortcuts_label.isVisible() and scroll.verticalScrollBar().maximum() > 0
+    scroll.ensureWidgetVisible(widget.shortcuts_label)
+    qtbot.wait(50)
+    assert scroll.verticalScrollBar().value() > 0  # the bottom rows are reached by scrolling
+    click(viewer, layer, (48, 60))
+    wait_idle(qtbot, widget)
+    assert iou(truth, widget.preview_layer.data > 0) > 0.85

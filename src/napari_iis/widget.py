@@ -8,15 +8,19 @@ import numpy as np
 from napari.layers import Image, Labels, Points, Shapes
 from napari.utils import progress
 from napari.utils.notifications import show_error, show_info, show_warning
+from qtpy.QtCore import QEvent, QSize, Qt
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
+    QFrame,
     QGridLayout,
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -64,6 +68,34 @@ SAME_ENGINE = "(default)"
 LABELS_LAYER_NAME = "iis labels"
 
 
+class VerticalScrollArea(QScrollArea):
+    """Scrolls its widget vertically and is always as wide as the widget needs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+    def _with_widget_width(self, hint: QSize, width: int) -> QSize:
+        return QSize(width + self.verticalScrollBar().sizeHint().width(), hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        content = self.widget()
+        return hint if content is None else self._with_widget_width(hint, content.minimumSizeHint().width())
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        content = self.widget()
+        return hint if content is None else self._with_widget_width(hint, content.sizeHint().width())
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()  # the widget's width changed (a style, a longer text)
+        return super().event(event)
+
+
 class SegmentationWidget(QWidget):
     """Click on an object, see its mask, commit it to a labels layer."""
 
@@ -99,32 +131,39 @@ class SegmentationWidget(QWidget):
             "(default: the one that segments slices); on fluorescence stacks the watershed follows "
             "nuclei's edges better (docs/user_guide.md)")
         self.overwrite_check = QCheckBox("overwrite other objects")
-        self.each_check = QCheckBox("one click per object: each click (or box) commits a new label")
+        self.each_check = QCheckBox("one click per object")
         self.each_check.setToolTip(
-            "for many small objects (nuclei, cells): click once on each, no Enter needed; "
+            "each click (or box) commits a new label: for many small objects (nuclei, cells), click once on each, "
+            "no Enter needed; "
             "napari's undo on the labels layer takes one back, Edit label refines one")
         self.points_combo = QComboBox()
-        self.points_combo.setPlaceholderText("(a Points or Shapes layer)")
-        self.label_points_button = QPushButton("Label every point or box")
+        self.points_combo.setPlaceholderText("(points or shapes)")
+        self.label_points_button = QPushButton("Label each")
         self.label_points_button.setToolTip(
             "segment one object at each point of the chosen Points layer (e.g. a spot detector's) or each box, "
             "lasso or scribble of a Shapes layer, each under a new label; points sharing an 'object' feature make "
             "one object, a 'positive' feature signs them; on a volume segmented slice by slice each object is then "
             "propagated")
-        self.slices_check = QCheckBox("volumes: segment slice by slice (then propagate)")
-        self.channels_check = QCheckBox("the image's first axis holds channels (C, …)")
+        self.slices_check = QCheckBox("volumes: slice by slice")
+        self.slices_check.setToolTip("segment a volume (or a time series) on one slice at a time, then propagate (P)")
+        self.channels_check = QCheckBox("first axis holds channels")
+        self.channels_check.setToolTip("the image is (C, Y, X) or (C, Z, Y, X): every channel is seen at once")
         self.start_button = QPushButton("Start on this image")
         self.commit_button = QPushButton("Commit (Enter)")
         self.discard_button = QPushButton("Discard (Esc)")
         self.undo_button = QPushButton("Undo (Ctrl+Z)")
         self.redo_button = QPushButton("Redo (Ctrl+Shift+Z)")
         self.negative_check = QCheckBox("negative clicks (N)")
+        self.negative_check.setToolTip("plain clicks and scribbles mark what is not the object; "
+                                       "Control-click or right-click is negative either way")
         self.click_button = QPushButton("Clicks (C)")
         self.box_button = QPushButton("Box (B)")
         self.scribble_button = QPushButton("Scribble (S)")
         self.lasso_button = QPushButton("Lasso (L)")
         self.propagate_button = QPushButton("Propagate through slices (P)")
-        self.repropagate_check = QCheckBox("propagate again after each slice correction")
+        self.repropagate_check = QCheckBox("propagate again after corrections")
+        self.repropagate_check.setToolTip("a click on a propagated slice corrects it, then the object is propagated "
+                                          "again around it, the corrected slices kept")
         self.cancel_button = QPushButton("Cancel")
         self.progress_bar = QProgressBar()
         self.progress_bar.setVisible(False)
@@ -150,9 +189,28 @@ class SegmentationWidget(QWidget):
         tools.addWidget(self.box_button, 0, 1)
         tools.addWidget(self.scribble_button, 0, 2)
         tools.addWidget(self.lasso_button, 0, 3)
+        for combo in (self.image_combo, self.labels_combo, self.engine_combo, self.propagation_combo,
+                      self.points_combo):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)  # a long layer name must not widen the dock
         shortcuts = QLabel("<br>".join(f"<b>{s.key}</b>: {s.action}" for s in SHORTCUTS))
         shortcuts.setWordWrap(True)
-        layout = QVBoxLayout(self)
+        shortcuts.setVisible(False)
+        self.shortcuts_button = QToolButton()
+        self.shortcuts_button.setText("keys and mouse")
+        self.shortcuts_button.setCheckable(True)
+        self.shortcuts_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.shortcuts_button.setArrowType(Qt.ArrowType.RightArrow)
+        self.shortcuts_button.setStyleSheet("QToolButton { border: none; }")
+
+        def show_shortcuts(shown: bool) -> None:
+            shortcuts.setVisible(shown)
+            self.shortcuts_button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+
+        self.shortcuts_button.toggled.connect(show_shortcuts)
+        self.shortcuts_label = shortcuts
+        content = QWidget()
+        layout = QVBoxLayout(content)
         layout.addLayout(form)
         layout.addWidget(self.overwrite_check)
         layout.addWidget(self.each_check)
@@ -176,8 +234,10 @@ class SegmentationWidget(QWidget):
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.cancel_button)
         layout.addWidget(self.status)
+        layout.addWidget(self.shortcuts_button)
         layout.addWidget(shortcuts)
         layout.addStretch()
+        self._scroll_in_place(content)
 
         self.start_button.clicked.connect(lambda: self.start())
         self.commit_button.clicked.connect(self.commit)
@@ -201,6 +261,16 @@ class SegmentationWidget(QWidget):
         for event in (self.viewer.layers.events.inserted, self.viewer.layers.events.removed):
             event.connect(self._refresh_layer_choices)
         self._refresh_layer_choices()
+
+    def _scroll_in_place(self, content: QWidget) -> None:
+        """Put ``content`` in a vertical scroll area, so that a short viewer window scrolls the
+        widget instead of cutting off its bottom rows (napari's docks do not scroll)."""
+        scroll = VerticalScrollArea()
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        self.scroll_area = scroll
 
     # -- layer choices -----------------------------------------------------------------
     def _refresh_layer_choices(self, *_: Any) -> None:
@@ -512,7 +582,7 @@ class SegmentationWidget(QWidget):
             finally:
                 self._showing_shapes = False
         if report.session_ready:
-            self.status.setText("ready: click on an object")
+            self.status.setText("ready: click on an object (Control-click where the mask is wrong)")
         elif not report.errors:
             count = len(report.prompts)
             text = f"current object: {_extent_text(report.mask, self.grid)}, {count} prompt{'' if count == 1 else 's'}"
