@@ -621,11 +621,11 @@ def test_the_widget_stays_narrow_and_scrolls_in_a_short_window(viewer_and_widget
     assert widget.minimumSizeHint().width() <= 340 and widget.width() <= 380  # the canvas keeps the rest
     scroll = widget.scroll_area
     assert scroll.widget().width() <= scroll.viewport().width()  # nothing cut off on the right
-    assert not widget.shortcuts_label.isVisible()
-    widget.shortcuts_button.click()
+    assert not widget.shortcuts.text.isVisible()
+    widget.shortcuts.button.click()
     qtbot.wait(100)
-    assert widget.shortcuts_label.isVisible() and scroll.verticalScrollBar().maximum() > 0
-    scroll.ensureWidgetVisible(widget.shortcuts_label)
+    assert widget.shortcuts.text.isVisible() and scroll.verticalScrollBar().maximum() > 0
+    scroll.ensureWidgetVisible(widget.shortcuts.text)
     qtbot.wait(50)
     assert scroll.verticalScrollBar().value() > 0  # the bottom rows are reached by scrolling
     click(viewer, layer, (48, 60))

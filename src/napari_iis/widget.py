@@ -8,19 +8,15 @@ import numpy as np
 from napari.layers import Image, Labels, Points, Shapes
 from napari.utils import progress
 from napari.utils.notifications import show_error, show_info, show_warning
-from qtpy.QtCore import QEvent, QSize, Qt
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
-    QFrame,
     QGridLayout,
     QLabel,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSpinBox,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -59,6 +55,7 @@ from .napari_glue.layers import (
 )
 from .napari_glue.picking import click_world_position
 from .napari_glue.worker import ObjectsToLabel, SessionWorker, WorkerReport
+from .qt_parts import FoldedText, VerticalScrollArea
 
 if TYPE_CHECKING:
     import napari
@@ -66,34 +63,6 @@ if TYPE_CHECKING:
 NEW_LABELS = "(new labels layer)"
 SAME_ENGINE = "(default)"
 LABELS_LAYER_NAME = "iis labels"
-
-
-class VerticalScrollArea(QScrollArea):
-    """Scrolls its widget vertically and is always as wide as the widget needs."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setWidgetResizable(True)
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-
-    def _with_widget_width(self, hint: QSize, width: int) -> QSize:
-        return QSize(width + self.verticalScrollBar().sizeHint().width(), hint.height())
-
-    def minimumSizeHint(self) -> QSize:
-        hint = super().minimumSizeHint()
-        content = self.widget()
-        return hint if content is None else self._with_widget_width(hint, content.minimumSizeHint().width())
-
-    def sizeHint(self) -> QSize:
-        hint = super().sizeHint()
-        content = self.widget()
-        return hint if content is None else self._with_widget_width(hint, content.sizeHint().width())
-
-    def event(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.LayoutRequest:
-            self.updateGeometry()  # the widget's width changed (a style, a longer text)
-        return super().event(event)
 
 
 class SegmentationWidget(QWidget):
@@ -193,22 +162,8 @@ class SegmentationWidget(QWidget):
                       self.points_combo):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(8)  # a long layer name must not widen the dock
-        shortcuts = QLabel("<br>".join(f"<b>{s.key}</b>: {s.action}" for s in SHORTCUTS))
-        shortcuts.setWordWrap(True)
-        shortcuts.setVisible(False)
-        self.shortcuts_button = QToolButton()
-        self.shortcuts_button.setText("keys and mouse")
-        self.shortcuts_button.setCheckable(True)
-        self.shortcuts_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.shortcuts_button.setArrowType(Qt.ArrowType.RightArrow)
-        self.shortcuts_button.setStyleSheet("QToolButton { border: none; }")
-
-        def show_shortcuts(shown: bool) -> None:
-            shortcuts.setVisible(shown)
-            self.shortcuts_button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
-
-        self.shortcuts_button.toggled.connect(show_shortcuts)
-        self.shortcuts_label = shortcuts
+        self.shortcuts = FoldedText("keys and mouse",
+                                    "<br>".join(f"<b>{s.key}</b>: {s.action}" for s in SHORTCUTS))
         content = QWidget()
         layout = QVBoxLayout(content)
         layout.addLayout(form)
@@ -234,10 +189,13 @@ class SegmentationWidget(QWidget):
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.cancel_button)
         layout.addWidget(self.status)
-        layout.addWidget(self.shortcuts_button)
-        layout.addWidget(shortcuts)
+        layout.addWidget(self.shortcuts)
         layout.addStretch()
-        self._scroll_in_place(content)
+        # napari's docks do not scroll: a short window scrolls the widget instead of cutting it off
+        self.scroll_area = VerticalScrollArea(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroll_area)
 
         self.start_button.clicked.connect(lambda: self.start())
         self.commit_button.clicked.connect(self.commit)
@@ -261,16 +219,6 @@ class SegmentationWidget(QWidget):
         for event in (self.viewer.layers.events.inserted, self.viewer.layers.events.removed):
             event.connect(self._refresh_layer_choices)
         self._refresh_layer_choices()
-
-    def _scroll_in_place(self, content: QWidget) -> None:
-        """Put ``content`` in a vertical scroll area, so that a short viewer window scrolls the
-        widget instead of cutting off its bottom rows (napari's docks do not scroll)."""
-        scroll = VerticalScrollArea()
-        scroll.setWidget(content)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
-        self.scroll_area = scroll
 
     # -- layer choices -----------------------------------------------------------------
     def _refresh_layer_choices(self, *_: Any) -> None:
