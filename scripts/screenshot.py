@@ -13,13 +13,9 @@ from qtpy.QtWidgets import QApplication
 
 from napari_iis.core.clicker import next_click
 from napari_iis.napari_glue.demo import open_demo
+from napari_iis.napari_glue.picking import viewer_camera
 from napari_iis.sample_data import load_ct, load_sample
 from napari_iis.widget import SegmentationWidget
-
-
-def camera(viewer):
-    scene = getattr(viewer, "scene", None)  # napari >= 0.9
-    return scene.camera if scene is not None else viewer.camera
 
 
 def settle(widget: SegmentationWidget, seconds: float = 0.3) -> None:
@@ -99,15 +95,15 @@ def ct_3d_view(path: str) -> None:
     image.plane = {"position": (plane, *(n / 2 for n in image.data.shape[1:])), "normal": (1, 0, 0)}
     viewer.dims.ndisplay = 3
     viewer.reset_view()
-    camera(viewer).angles = (-20, 20, 0)
+    viewer_camera(viewer).angles = (-20, 20, 0)
     target = image.data_to_world((plane, *next_click(organ[plane], np.zeros_like(organ[plane])).position))
-    press = SimpleNamespace(position=tuple(target), view_direction=camera(viewer).view_direction,
+    press = SimpleNamespace(position=tuple(target), view_direction=viewer_camera(viewer).view_direction,
                             dims_displayed=[0, 1, 2])
     widget._on_click(widget._locate_click(press), True)
     settle(widget)
     widget.propagate()
     settle(widget, 1.0)
-    camera(viewer).zoom *= 1.3
+    viewer_camera(viewer).zoom *= 1.3
     settle(widget, 0.5)
     viewer.screenshot(path, canvas_only=False)
     viewer.close()

@@ -9,6 +9,7 @@ from qtpy.QtTest import QTest
 
 from conftest import disk_image
 from napari_iis.core.metrics import dice, iou
+from napari_iis.napari_glue.picking import viewer_camera
 from napari_iis.sample_data import load_sample
 from napari_iis.widget import LABELS_LAYER_NAME, SegmentationWidget
 
@@ -43,11 +44,6 @@ def wait_idle(qtbot, widget: SegmentationWidget) -> None:
     )
 
 
-def camera(viewer):
-    scene = getattr(viewer, "scene", None)  # napari >= 0.9
-    return scene.camera if scene is not None else viewer.camera
-
-
 def canvas(viewer):
     return viewer.window._qt_viewer.canvas.native
 
@@ -62,7 +58,7 @@ def canvas_point(viewer, layer, data_yx) -> QPoint:
     leading = list(viewer.dims.current_step[: layer.ndim - 2])
     world = np.asarray(layer.data_to_world([*leading, *data_yx]))
     native = canvas(viewer)
-    centre, zoom = camera(viewer).center, camera(viewer).zoom
+    centre, zoom = viewer_camera(viewer).center, viewer_camera(viewer).zoom
     x = (world[-1] - centre[-1]) * zoom + native.width() / 2
     y = (world[-2] - centre[-2]) * zoom + native.height() / 2
     return QPoint(int(round(x)), int(round(y)))

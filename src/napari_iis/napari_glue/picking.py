@@ -14,6 +14,12 @@ from ..core.ray import depth_along_ray, plane_crossing, ray_samples
 _BOX_READ_LIMIT = 8_000_000
 
 
+def viewer_camera(viewer: Any) -> Any:
+    """The viewer's camera: ``viewer.scene.camera`` since napari 0.9, ``viewer.camera`` before."""
+    scene = getattr(viewer, "scene", None)
+    return scene.camera if scene is not None else viewer.camera
+
+
 def click_world_position(image: Image | None, event: Any) -> tuple[float, ...] | None:
     """The world position of the click ``event``: where it is in a 2D view; in a 3D view,
     the voxel along the view ray that ``image``'s rendering shows (the plane's point where
