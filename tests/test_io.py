@@ -55,6 +55,41 @@ def test_the_spacing_unit_is_read_and_written_back(ct_path, tmp_path):
     assert nib.load(labels).header.get_xyzt_units()[0] == "micron"
 
 
+def test_a_ct_stored_unsigned_with_an_intercept_reads_as_int16_hounsfield_units(ct_path, tmp_path):
+    from napari_iis.io.nifti import CT_SOFT_TISSUE_WINDOW, ct_window
+
+    original = nib.load(str(ct_path))
+    hu = np.asanyarray(original.dataobj)
+    stored = nib.Nifti1Image((hu.astype(np.int32) + 2048).astype(np.uint16), original.affine)
+    stored.header.set_slope_inter(1, -2048)  # as some converters write a CT
+    nib.save(stored, str(tmp_path / "ct_uint16.nii.gz"))
+    volume = read_nifti(tmp_path / "ct_uint16.nii.gz")
+    assert volume.data.dtype == np.int16  # not nibabel's float64: 4 × less memory
+    assert np.array_equal(volume.data, read_nifti(ct_path).data)
+    assert ct_window(volume.data) == CT_SOFT_TISSUE_WINDOW
+
+
+def test_a_float_ct_gets_the_soft_tissue_window_in_napari(ct_path, tmp_path):
+    from napari_iis.io.nifti import CT_SOFT_TISSUE_WINDOW
+    from napari_iis.napari_glue.io_hooks import read_layers
+
+    original = nib.load(str(ct_path))
+    resampled = np.asanyarray(original.dataobj).astype(np.float32) + 0.25  # as a resampling tool saves it
+    nib.save(nib.Nifti1Image(resampled, original.affine), str(tmp_path / "ct_float.nii.gz"))
+    (data, meta, _), = read_layers(str(tmp_path / "ct_float.nii.gz"))
+    assert data.dtype == np.float32
+    assert meta["contrast_limits"] == CT_SOFT_TISSUE_WINDOW
+
+
+def test_a_singleton_fourth_axis_is_dropped_and_a_time_series_refused(tmp_path):
+    nib.save(nib.Nifti1Image(np.arange(60, dtype=np.int16).reshape(3, 4, 5, 1), np.eye(4)), str(tmp_path / "one.nii"))
+    volume = read_nifti(tmp_path / "one.nii")
+    assert volume.data.shape == (5, 4, 3) and volume.data[2, 1, 0] == 7
+    nib.save(nib.Nifti1Image(np.zeros((3, 4, 5, 6), np.int16), np.eye(4)), str(tmp_path / "series.nii"))
+    with pytest.raises(ValueError, match="6 volumes .* own 3D file"):
+        read_nifti(tmp_path / "series.nii")
+
+
 def test_bad_volume_is_refused(tmp_path):
     with pytest.raises(ValueError, match="3 axes"):
         write_nifti(tmp_path / "v.nii", np.ones((4, 5)))

@@ -36,9 +36,9 @@ CT_SOFT_TISSUE_WINDOW = (-160.0, 240.0)
 
 
 def ct_window(data: np.ndarray) -> tuple[float, float] | None:
-    """The soft-tissue window for a CT in Hounsfield units (signed integers, air near -1000),
-    else None. Reads at most 5 slices (a chunked volume is not read whole)."""
-    if data.dtype.kind != "i" or data.ndim != 3:
+    """The soft-tissue window for a CT in Hounsfield units (signed integers or floats, air
+    near -1000), else None. Reads at most 5 slices (a chunked volume is not read whole)."""
+    if data.dtype.kind not in "if" or data.ndim != 3:
         return None
     planes = np.unique(np.linspace(0, data.shape[0] - 1, min(data.shape[0], 5)).round().astype(int))
     step = sample_step(data.shape[1:], 400_000)
@@ -79,12 +79,34 @@ def read_nifti(path: str | Path) -> Volume:
     import nibabel as nib
 
     image = nib.load(str(path))
-    if len(image.shape) != 3:
-        raise ValueError(f"{path} has {len(image.shape)} axes; napari-iis reads 3D NIfTI volumes")
-    data = np.asanyarray(image.dataobj)  # the file's own dtype: int16 CT stays int16
+    shape = tuple(image.shape)
+    if len(shape) < 3 or any(n != 1 for n in shape[3:]):
+        extra = f" ({int(np.prod(shape[3:]))} volumes along axes 4 and up: a time series?)" if len(shape) > 3 else ""
+        raise ValueError(f"{path} has shape {shape}{extra}; napari-iis reads 3D NIfTI volumes: "
+                         "save the volume to segment as its own 3D file (e.g. nibabel's image.slicer[..., 0])")
+    data = _voxels(image).reshape(shape[:3])
     zooms = tuple(float(z) for z in image.header.get_zooms()[:3])
     unit = _NIFTI_UNITS.get(image.header.get_xyzt_units()[0], "mm")
     return Volume(np.transpose(data, (2, 1, 0)), (zooms[2], zooms[1], zooms[0]), np.asarray(image.affine, float), unit)
+
+
+def _voxels(image) -> np.ndarray:
+    """The voxels with the file's intensity scaling applied, in the file's own dtype where
+    that is exact (an int16 CT stays int16) and never in float64: a CT stored as uint16
+    with an intercept of -1024 comes back as int16 HU, other scaled data as float32."""
+    proxy = image.dataobj
+    slope, inter = (float(v) for v in (getattr(proxy, "slope", 1.0), getattr(proxy, "inter", 0.0)))
+    raw = np.asanyarray(proxy.get_unscaled()) if hasattr(proxy, "get_unscaled") else np.asanyarray(proxy)
+    if slope == 1.0 and inter == 0.0:
+        return raw if raw.dtype != np.float64 else raw.astype(np.float32)
+    integral = raw.dtype.kind in "iub" and slope.is_integer() and inter.is_integer()
+    if integral:
+        low, high = sorted((inter + slope * float(raw.min(initial=0)), inter + slope * float(raw.max(initial=0))))
+        integral = np.iinfo(np.int16).min <= low and high <= np.iinfo(np.int16).max
+    scaled = np.empty(raw.shape, np.int16 if integral else np.float32)
+    for z in range(raw.shape[2]):  # a slice at a time: no whole-volume float copy
+        scaled[:, :, z] = raw[:, :, z].astype(np.float32 if not integral else np.int32) * slope + inter
+    return scaled
 
 
 def on_grid(volume: Volume, affine: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
