@@ -132,6 +132,43 @@ def test_dicom_series_is_one_volume_on_the_grid_of_its_nifti_labels(data_dir):
     assert np.median(volume.data[labels == 0]) < np.median(organs)
 
 
+def test_a_dicom_series_without_patient_geometry_opens_in_instance_order(data_dir, tmp_path):
+    import pydicom
+
+    from napari_iis.io.dicom import read_dicom_series
+
+    source = data_dir / "3d/ct_abdomen/dicom_series"
+    original = read_dicom_series(source)
+    for path in sorted(source.iterdir()):  # as an anonymiser or a secondary capture writes them
+        dataset = pydicom.dcmread(str(path))
+        del dataset.ImagePositionPatient, dataset.ImageOrientationPatient
+        dataset.save_as(str(tmp_path / f"{path.name}.dcm"))
+    stripped = read_dicom_series(tmp_path)
+    assert stripped.data.dtype == np.int16 and stripped.data.shape == original.data.shape
+    thickness = float(pydicom.dcmread(str(next(source.iterdir()))).SliceThickness)
+    # the slice thickness stands in for the positions' spacing (3 mm slices every 2 mm here)
+    assert stripped.spacing == pytest.approx((thickness, *original.spacing[1:]))
+    in_order = [np.array_equal(stripped.data, original.data), np.array_equal(stripped.data, original.data[::-1])]
+    assert any(in_order)
+
+
+def test_a_localizer_mixed_into_a_series_is_named(data_dir, tmp_path):
+    import shutil
+
+    import pydicom
+
+    from napari_iis.io.dicom import read_dicom_series
+
+    source = data_dir / "3d/ct_abdomen/dicom_series"
+    for path in sorted(source.iterdir())[:3]:
+        shutil.copy(path, tmp_path / path.name)
+    localizer = pydicom.dcmread(str(next(source.iterdir())))
+    localizer.set_pixel_data(localizer.pixel_array[:256], "MONOCHROME2", int(localizer.BitsStored))
+    localizer.save_as(str(tmp_path / "localizer.dcm"))
+    with pytest.raises(ValueError, match="2 sizes .* localizer"):
+        read_dicom_series(tmp_path)
+
+
 def test_labels_in_another_orientation_come_onto_the_image_grid():
     image_affine = np.array([[-0.5, 0, 0, 10], [0, -0.5, 0, 20], [0, 0, 2.0, -30], [0, 0, 0, 1]])
     shape = (4, 6, 5)  # (z, y, x)

@@ -33,22 +33,32 @@ def read_dicom_series(folder: str | Path) -> Volume:
     series = {str(s.get("SeriesInstanceUID", "")) for s in slices}
     if len(series) > 1:
         raise ValueError(f"{folder} mixes {len(series)} DICOM series; put each series in its own folder")
-    orientation = np.asarray(slices[0].ImageOrientationPatient, float)
-    row_direction, column_direction = orientation[:3], orientation[3:]
-    normal = np.cross(row_direction, column_direction)
-    slices.sort(key=lambda s: float(np.dot(np.asarray(s.ImagePositionPatient, float), normal)))
-    positions = np.asarray([s.ImagePositionPatient for s in slices], float)
-    row_spacing, column_spacing = (float(v) for v in slices[0].PixelSpacing)
+    row_spacing, column_spacing = (float(v) for v in slices[0].get("PixelSpacing", (1.0, 1.0)))
+    if all("ImageOrientationPatient" in s and "ImagePositionPatient" in s for s in slices):
+        orientation = np.asarray(slices[0].ImageOrientationPatient, float)
+        row_direction, column_direction = orientation[:3], orientation[3:]
+        normal = np.cross(row_direction, column_direction)
+        slices.sort(key=lambda s: float(np.dot(np.asarray(s.ImagePositionPatient, float), normal)))
+        positions = np.asarray([s.ImagePositionPatient for s in slices], float)
+        along_normal = positions @ normal
+    else:  # an anonymised or secondary-capture export: the slices' order and thickness only
+        row_direction, column_direction, normal = np.eye(3)
+        slices.sort(key=lambda s: int(s.get("InstanceNumber", 0)))
+        step = float(slices[0].get("SpacingBetweenSlices", slices[0].get("SliceThickness", 1.0)))
+        along_normal = step * np.arange(len(slices))
+        positions = along_normal[:, None] * normal
     if len(slices) > 1:
-        slice_spacing = float(np.median(np.diff(positions @ normal)))
+        slice_spacing = float(np.median(np.diff(along_normal)))
     else:
         slice_spacing = float(slices[0].get("SliceThickness", 1.0))
-    stack = []
-    for s in slices:
-        pixels = s.pixel_array.astype(np.float32)
-        stack.append(pixels * float(s.get("RescaleSlope", 1)) + float(s.get("RescaleIntercept", 0)))
-    volume = np.stack(stack)
-    if np.array_equal(volume, np.round(volume)) and volume.min() >= -32768 and volume.max() <= 32767:
+    if slice_spacing <= 0:
+        raise ValueError(f"the slices in {folder} share one position: is it one series, or several of the same place?")
+    shapes = {(int(s.Rows), int(s.Columns)) for s in slices}
+    if len(shapes) > 1:
+        raise ValueError(f"the slices in {folder} have {len(shapes)} sizes ({', '.join(f'{r}×{c}' for r, c in sorted(shapes))}): "
+                         "a localizer or another series is mixed in; keep one series' slices in the folder")
+    volume = np.stack([_rescaled(s) for s in slices])
+    if volume.dtype != np.int16 and np.array_equal(volume, np.round(volume)) and -32768 <= volume.min() and volume.max() <= 32767:
         volume = volume.astype(np.int16)
     affine = np.eye(4)
     affine[:3, 0] = row_direction * column_spacing  # x: along a row, column index grows
@@ -56,3 +66,15 @@ def read_dicom_series(folder: str | Path) -> Volume:
     affine[:3, 2] = normal * slice_spacing
     affine[:3, 3] = positions[0]
     return Volume(volume, (slice_spacing, row_spacing, column_spacing), _LPS_TO_RAS @ affine)
+
+
+def _rescaled(dataset) -> np.ndarray:
+    """One slice's values (HU for CT): int16 where its rescaling is whole numbers and fits,
+    so that a long series is never held whole as float."""
+    pixels = dataset.pixel_array
+    slope, intercept = float(dataset.get("RescaleSlope", 1)), float(dataset.get("RescaleIntercept", 0))
+    if pixels.dtype.kind in "iu" and slope.is_integer() and intercept.is_integer():
+        values = pixels.astype(np.int32) * int(slope) + int(intercept)
+        if values.size == 0 or (-32768 <= values.min() and values.max() <= 32767):
+            return values.astype(np.int16)
+    return pixels.astype(np.float32) * slope + intercept
