@@ -98,7 +98,7 @@ def test_cli_evaluate_writes_a_table_and_json(data_dir, tmp_path, capsys):
 
 
 def test_cli_evaluates_other_network_weights(data_dir, tmp_path, capsys):
-    from napari_iis.engines.network.engine import packaged_weights
+    from napari_iis.engines.network.engine import WEIGHTS_2D_MIRROR, packaged_weights
 
     args = ["evaluate", str(data_dir / "2d/isbi2012_em"), "--max-clicks", "3", "--max-objects", "2"]
     shipped, other = tmp_path / "shipped.json", tmp_path / "copy.json"
@@ -106,10 +106,13 @@ def test_cli_evaluates_other_network_weights(data_dir, tmp_path, capsys):
     copy = tmp_path / "run" / "iisnet_2d.pt"
     copy.parent.mkdir()
     copy.write_bytes(packaged_weights().read_bytes())
+    alone = tmp_path / "alone.json"
+    assert main(args + ["--weights", str(copy), "--json", str(alone)]) == 0
+    (copy.parent / WEIGHTS_2D_MIRROR).write_bytes(packaged_weights(WEIGHTS_2D_MIRROR).read_bytes())
     assert main(args + ["--weights", str(copy), "--json", str(other)]) == 0
-    # the same weights from another file: the same masks
-    assert [o["ious"] for o in json.loads(other.read_text())["objects"]] == \
-        [o["ious"] for o in json.loads(shipped.read_text())["objects"]]
+    # the same pair of weights from another folder: the same masks; the main one alone, others
+    ious = {path: [o["ious"] for o in json.loads(path.read_text())["objects"]] for path in (shipped, other, alone)}
+    assert ious[other] == ious[shipped] and ious[alone] != ious[shipped]
     capsys.readouterr()
     assert main(args + ["--weights", str(tmp_path / "nothing.pt")]) == 2
     assert "no network weights at" in capsys.readouterr().err

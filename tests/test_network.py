@@ -11,20 +11,43 @@ import torch
 from napari_iis import InteractiveSession
 from napari_iis.core.datasets import read_image, read_names
 from napari_iis.core.evaluation import evaluate_dataset
+from napari_iis.core.metrics import iou
 from napari_iis.engines import available_engines, create_engine
-from napari_iis.engines.network.engine import packaged_weights
+from napari_iis.engines.network.engine import WEIGHTS_2D_MIRROR, WEIGHTS_3D, packaged_weights
 from napari_iis.engines.network.model import IISNet
 
 
 def test_the_weights_ship_in_the_package_and_load_safely():
-    path = packaged_weights()
-    assert path.is_file() and path.stat().st_size <= 20 * 2**20
-    payload = torch.load(path, map_location="cpu", weights_only=True)
-    assert payload["steps"] > 0 and "config" in payload
+    pair = (packaged_weights(), packaged_weights(WEIGHTS_2D_MIRROR))
+    assert all(path.is_file() for path in pair) and sum(path.stat().st_size for path in pair) <= 20 * 2**20
+    for path in pair:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+        assert payload["steps"] > 0 and "config" in payload
     assert {"network", "network_coarse"} <= set(available_engines())
     engine = create_engine("network")
-    assert isinstance(engine.model, IISNet)
+    assert isinstance(engine.model, IISNet) and isinstance(engine.mirror_model, IISNet)
     assert sum(p.numel() for p in engine.model.parameters()) < 3_000_000
+
+
+def test_the_pair_answers_2d_images_and_the_main_network_alone_a_volume_slice(data_dir):
+    from dataclasses import replace
+
+    from scipy import ndimage
+
+    from napari_iis.core.prompts import Click
+    from napari_iis.engines.base import EngineRequest
+    from napari_iis.engines.network.engine import NetworkEngine
+
+    image, truth = _real_window(data_dir, 2)
+    inside = tuple(int(c) for c in ndimage.center_of_mass(truth))
+    request = EngineRequest(np.ascontiguousarray(image), (Click(inside, True),), np.zeros(image.shape[1:], np.float32))
+    pair, main = NetworkEngine(threads=1), NetworkEngine(threads=1, pair=False)
+    assert main.mirror_model is None
+    on_image = pair.predict(request)
+    assert not np.allclose(on_image, main.predict(request), atol=1e-3)  # the mirror network's half
+    assert iou(on_image > 0, main.predict(request) > 0) > 0.5  # two trainings of one network: they mostly agree
+    on_slice = replace(request, carried_prior=True)
+    np.testing.assert_allclose(pair.predict(on_slice), main.predict(on_slice), atol=1e-5)
 
 
 def test_prior_alone_is_followed_on_a_volume_slice():
@@ -83,7 +106,6 @@ def test_one_click_is_far_above_chance_and_five_beat_the_baseline(data_dir, data
 def test_the_3d_weights_ship_and_beat_the_watershed_on_held_out_nuclei(data_dir):
     from conftest import REPO_ROOT
     from napari_iis.core.evaluation3d import evaluate_volumes
-    from napari_iis.engines.network.engine import WEIGHTS_3D
     from napari_iis.engines.network.model3d import IISNet3D
 
     path = packaged_weights(WEIGHTS_3D)
@@ -181,7 +203,8 @@ def test_the_network_answers_a_mirrored_image_with_the_mirrored_mask(data_dir, e
         return EngineRequest(np.ascontiguousarray(window), (Click(click, True),), np.zeros(window.shape[1:], np.float32))
 
     for flip_average in (True, False):
-        engine = engine_class(flip_average=flip_average)
+        # one network (the pair's halves see one view each: test_the_pair_answers_...)
+        engine = engine_class(flip_average=flip_average, **({} if engine_name == "network3d" else {"pair": False}))
         logits = engine.predict(request(image, inside))
         mirrored = engine.predict(request(image[..., ::-1], mirrored_click))[..., ::-1]
         if flip_average:  # the mean over the window and its mirror image: the same either way

@@ -204,7 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", type=Path, default=None, help="file listing the image names to use")
     evaluate.add_argument("--json", type=Path, default=None, help="write per-object results and the summary here")
     evaluate.add_argument("--weights", type=Path, default=None,
-                          help="a network engine's weights instead of the packaged ones (a training run's OUT/iisnet_2d.pt)")
+                          help="a network engine's weights instead of the packaged ones (a training run's OUT/iisnet_2d.pt; "
+                               "an iisnet_2d_mirror.pt beside it joins it as the pair that sees the mirror image)")
     evaluate.set_defaults(run=_run_evaluate)
 
     evaluate3d = commands.add_parser(

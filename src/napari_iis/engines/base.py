@@ -59,8 +59,9 @@ class EngineRequest:
     prompts: tuple[Prompt, ...]
     previous_mask: np.ndarray
     spacing: tuple[float, ...] = field(default=())
-    # The previous mask was carried to this slice of a volume from another slice (by
-    # propagation), not drawn by prompts here: a negative prompt may say it is wrong whole.
+    # A slice of a volume, whose previous mask may have been carried there from another
+    # slice (by propagation), not drawn by prompts here: a negative prompt may say it is
+    # wrong whole. False for a 2D image.
     carried_prior: bool = False
 
     @property

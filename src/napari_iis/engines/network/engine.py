@@ -14,6 +14,9 @@ from ..base import EngineCapabilities, EngineRequest
 from .inputs import as_rgb, prompt_channels
 
 WEIGHTS_2D = "iisnet_2d.pt"
+# The second 2D network of the packaged pair: it sees the mirror image of each window
+# (docs/model_card.md)
+WEIGHTS_2D_MIRROR = "iisnet_2d_mirror.pt"
 WEIGHTS_3D = "iisnet_3d.pt"
 # The weights' "propagation" entry when they were trained on propagation samples: the
 # prior of the neighbouring slice alone, without a click.
@@ -116,9 +119,12 @@ class _TorchEngine:
     ``flip_average``: the logits are the mean of the window's and of its mirror image's
     (along the last axis, one batch of two), mirrored back: fewer clicks on the held-out
     2D sets and higher Dice after 5 clicks on the held-out volumes (docs/experiments.md).
+    ``mirror_weights`` (with ``flip_average``): a second network of the same architecture
+    sees the mirror image, a pair of two trainings for the cost of one network's batch of two.
     """
 
-    def __init__(self, weights: Path, threads: int | None = None, flip_average: bool = True) -> None:
+    def __init__(self, weights: Path, threads: int | None = None, flip_average: bool = True,
+                 mirror_weights: Path | None = None) -> None:
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import torch
 
@@ -128,14 +134,20 @@ class _TorchEngine:
         self._torch = torch
         self.model, self.prior_only = load_network(weights)
         self.flip_average = flip_average
+        self.mirror_model = None if mirror_weights is None or not flip_average else load_network(mirror_weights)[0]
 
-    def _batch(self, tensor):
-        """``tensor`` (1, C, ...), with its mirror image where the answers are averaged."""
-        return self._torch.cat([tensor, tensor.flip(-1)]) if self.flip_average else tensor
-
-    def _answer(self, logits):
-        """The (1, 1, ...) logits of a batch made by ``_batch``."""
-        return (logits[:1] + logits[1:].flip(-1)) / 2 if self.flip_average else logits
+    def _run(self, *inputs, pair: bool = True):
+        """The model's outputs for (1, C, ...) ``inputs``, each the mean over the window and
+        its mirror image where ``flip_average`` (the mirror image through ``mirror_model``
+        where there is one and ``pair``)."""
+        if not self.flip_average:
+            return self.model(*inputs)
+        if self.mirror_model is None or not pair:
+            both = self.model(*(self._torch.cat([x, x.flip(-1)]) for x in inputs))
+            return tuple((out[:1] + out[1:].flip(-1)) / 2 for out in both)
+        direct = self.model(*inputs)
+        mirrored = self.mirror_model(*(x.flip(-1) for x in inputs))
+        return tuple((a + b.flip(-1)) / 2 for a, b in zip(direct, mirrored))
 
 
 class NetworkEngine(_TorchEngine):
@@ -151,10 +163,18 @@ class NetworkEngine(_TorchEngine):
         propagation_growth_penalty=2.0)
 
     def __init__(self, weights: Path | None = None, threads: int | None = None, refine: bool = True,
-                 flip_average: bool = True) -> None:
-        super().__init__(weights or packaged_weights(), threads, flip_average)
+                 flip_average: bool = True, pair: bool = True) -> None:
+        """``weights``: default, the packaged ones. ``pair``: where ``WEIGHTS_2D_MIRROR``
+        lies beside ``weights`` (as in the package), that network sees each 2D image's
+        mirror image; a volume's slices go to ``weights`` alone, mirrored by itself."""
+        weights = Path(weights) if weights is not None else packaged_weights()
+        mirror = weights.parent / WEIGHTS_2D_MIRROR
+        paired = pair and weights.name == WEIGHTS_2D and mirror.is_file()
+        super().__init__(weights, threads, flip_average, mirror if paired else None)
         # the CPU's convolutions run about twice as fast on channels-last tensors
         self.model = self.model.to(memory_format=self._torch.channels_last)
+        if self.mirror_model is not None:
+            self.mirror_model = self.mirror_model.to(memory_format=self._torch.channels_last)
         self.refine = refine
         if not refine:
             self.name = "network_coarse"
@@ -164,11 +184,14 @@ class NetworkEngine(_TorchEngine):
         image = torch.from_numpy(np.ascontiguousarray(as_rgb(request.image)))[None]
         prompts = torch.from_numpy(prompt_channels(with_prior_click(request, self.prior_only), request.previous_mask))[None]
         with torch.inference_mode():
-            logits, coarse = self.model(self._batch(image).contiguous(memory_format=torch.channels_last),
-                                        self._batch(prompts).contiguous(memory_format=torch.channels_last))
+            # the pair on 2D images only: on a volume's slices it made worse start slices
+            # for propagation on CT (docs/experiments.md), so they go to the main network alone
+            logits, coarse = self._run(image.contiguous(memory_format=torch.channels_last),
+                                       prompts.contiguous(memory_format=torch.channels_last),
+                                       pair=not request.carried_prior)
             if not self.refine:
                 logits = torch.nn.functional.interpolate(coarse, size=logits.shape[-2:], mode="bilinear")
-        return self._answer(logits)[0, 0].numpy().astype(np.float32)
+        return logits[0, 0].numpy().astype(np.float32)
 
 
 def _padding(shape: tuple[int, ...], multiple: int) -> list[tuple[int, int]]:
@@ -195,6 +218,5 @@ class NetworkEngine3D(_TorchEngine):
         image = np.pad(request.image.mean(axis=0), pad, mode="edge")
         prompts = np.pad(prompt_channels(with_prior_click(request, self.prior_only), request.previous_mask), [(0, 0), *pad])
         with torch.inference_mode():
-            logits, _ = self.model(self._batch(torch.from_numpy(image[None, None])),
-                                   self._batch(torch.from_numpy(prompts[None])))
-        return self._answer(logits)[0, 0].numpy()[tuple(slice(0, n) for n in shape)].astype(np.float32)
+            logits, _ = self._run(torch.from_numpy(image[None, None]), torch.from_numpy(prompts[None]))
+        return logits[0, 0].numpy()[tuple(slice(0, n) for n in shape)].astype(np.float32)
