@@ -40,13 +40,12 @@ def read_dicom_series(folder: str | Path) -> Volume:
         normal = np.cross(row_direction, column_direction)
         slices.sort(key=lambda s: float(np.dot(np.asarray(s.ImagePositionPatient, float), normal)))
         positions = np.asarray([s.ImagePositionPatient for s in slices], float)
-        along_normal = positions @ normal
+        along_normal, origin = positions @ normal, positions[0]
     else:  # an anonymised or secondary-capture export: the slices' order and thickness only
         row_direction, column_direction, normal = np.eye(3)
         slices.sort(key=lambda s: int(s.get("InstanceNumber", 0)))
         step = float(slices[0].get("SpacingBetweenSlices", slices[0].get("SliceThickness", 1.0)))
-        along_normal = step * np.arange(len(slices))
-        positions = along_normal[:, None] * normal
+        along_normal, origin = step * np.arange(len(slices)), np.zeros(3)
     if len(slices) > 1:
         slice_spacing = float(np.median(np.diff(along_normal)))
     else:
@@ -64,7 +63,7 @@ def read_dicom_series(folder: str | Path) -> Volume:
     affine[:3, 0] = row_direction * column_spacing  # x: along a row, column index grows
     affine[:3, 1] = column_direction * row_spacing  # y: down a column, row index grows
     affine[:3, 2] = normal * slice_spacing
-    affine[:3, 3] = positions[0]
+    affine[:3, 3] = origin
     return Volume(volume, (slice_spacing, row_spacing, column_spacing), _LPS_TO_RAS @ affine)
 
 
