@@ -88,6 +88,19 @@ def test_segment_writes_one_label_per_clicked_nucleus_and_an_overlay(tmp_path, c
     assert "label 12: 1 prompt," in printed and f"wrote {out}" in printed
 
 
+def test_a_gray_png_with_alpha_is_segmented_as_its_gray_image(tmp_path):
+    image, truths = _nuclei_files(tmp_path, 3)
+    iio.imwrite(tmp_path / "nuclei_alpha.png", np.dstack([image, np.full_like(image, 255)]))  # mode LA
+    _write_points(tmp_path / "clicks.csv", [first_click(t).position for t in truths])
+    for name in ("nuclei", "nuclei_alpha"):
+        assert main(["segment", str(tmp_path / f"{name}.png"), str(tmp_path / "clicks.csv"), "-o",
+                     str(tmp_path / f"{name}.npy")]) == 0
+    with_alpha = np.load(tmp_path / "nuclei_alpha.npy")
+    assert with_alpha.shape == image.shape
+    np.testing.assert_array_equal(with_alpha, np.load(tmp_path / "nuclei.npy"))
+    assert min(iou(t, with_alpha == k) for k, t in enumerate(truths, start=1)) > 0.6
+
+
 def test_segment_follows_an_object_column_box_first_then_a_negative_click(tmp_path):
     image, truths = _nuclei_files(tmp_path, 3)
     rows, cols = np.nonzero(truths[2])

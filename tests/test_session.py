@@ -57,6 +57,17 @@ def test_volume_with_three_slices_and_no_channels():
     assert InteractiveSession(image).shape == (5, 40)  # auto: trailing 3 is RGB
 
 
+def test_a_trailing_axis_of_one_is_a_gray_channel_and_one_of_two_is_refused_with_the_fix(disk):
+    image, truth = disk
+    session = InteractiveSession(image[..., None])  # (Y, X, 1), as some readers give gray
+    assert session.shape == truth.shape and session.ndim == 2
+    np.testing.assert_array_equal(session.add_click((48, 60)), InteractiveSession(image).add_click((48, 60)))
+    with pytest.raises(ValueError, match=r"image\[\.\.\., 0\] for gray with alpha"):
+        InteractiveSession(np.dstack([image, np.ones_like(image)]))
+    two_channels = InteractiveSession(np.dstack([image, image]), channel_axis=-1)
+    assert two_channels.shape == truth.shape and iou(truth, two_channels.add_click((48, 60))) > 0.85
+
+
 def test_iou_rises_with_corrective_clicks():
     # Two touching disks of the same brightness: with the watershed a click on one leaks
     # into both, a negative click on the other corrects it.

@@ -27,11 +27,14 @@ class Target:
 
 
 def read_image(path: Path) -> np.ndarray:
+    """A 2D image file as gray (Y, X) or RGB (Y, X, 3); an alpha channel is dropped."""
     import imageio.v3 as iio
 
     image = np.asarray(iio.imread(path))
-    if image.ndim == 3 and image.shape[-1] == 4:
-        image = image[..., :3]
+    if image.ndim == 3 and image.shape[-1] in (2, 4):  # gray or RGB with alpha
+        image = image[..., :-1]
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
     return image
 
 

@@ -24,9 +24,16 @@ def _normalise_channel_axis(data: Any, channel_axis: ChannelAxis) -> int | None:
     if channel_axis is None:
         return None
     if channel_axis == "auto":
-        # napari's convention: a trailing axis of 3 or 4 on a 3-axis array is RGB(A).
-        if ndim == 3 and data.shape[-1] in (3, 4):
+        # napari's convention: a trailing axis of 3 or 4 on a 3-axis array is RGB(A); one
+        # of 1 is a gray image's channel (no volume is one pixel wide)
+        if ndim == 3 and data.shape[-1] in (1, 3, 4):
             return ndim - 1
+        if ndim == 3 and data.shape[-1] == 2:
+            raise ValueError(
+                f"the image of shape {tuple(data.shape)} has 2 values per pixel on its last axis: "
+                "pass image[..., 0] for gray with alpha, or channel_axis=-1 for two channels "
+                "(segmented in both), or channel_axis=None for a volume 2 pixels wide"
+            )
         return None
     if not -ndim <= channel_axis < ndim:
         raise ValueError(

@@ -44,8 +44,9 @@ class InteractiveSession:
     >>> s.undo(); s.commit()                           # doctest: +SKIP
 
     ``image`` is 2D gray (Y, X), RGB (Y, X, 3) or 3D (Z, Y, X). ``channel_axis="auto"``
-    reads a trailing axis of 3 or 4 on a 3-axis array as RGB(A); give the axis for other
-    multichannel layouts, or None for none. ``spacing`` is the physical pixel/voxel size.
+    reads a trailing axis of 3 or 4 on a 3-axis array as RGB(A) and one of 1 as gray (one of 2
+    is refused: gray with alpha or two channels); give the axis for other multichannel
+    layouts, or None for none. ``spacing`` is the physical pixel/voxel size.
     ``intensity_window`` (low, high) replaces the image's percentile range, e.g. a CT
     soft-tissue window (-160, 240). Any array with ``shape`` and slicing works (numpy,
     memmap, dask, zarr): only crops are read.
