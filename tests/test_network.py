@@ -14,7 +14,7 @@ from napari_iis.core.evaluation import evaluate_dataset
 from napari_iis.core.metrics import iou
 from napari_iis.engines import available_engines, create_engine
 from napari_iis.engines.network.engine import WEIGHTS_2D_MIRROR, WEIGHTS_3D, packaged_weights
-from napari_iis.engines.network.model import IISNet
+from napari_iis.engines.network.model import IISNet, MirroredPair
 
 
 def test_the_weights_ship_in_the_package_and_load_safely():
@@ -25,7 +25,7 @@ def test_the_weights_ship_in_the_package_and_load_safely():
         assert payload["steps"] > 0 and "config" in payload
     assert {"network", "network_coarse"} <= set(available_engines())
     engine = create_engine("network")
-    assert isinstance(engine.model, IISNet) and isinstance(engine.mirror_model, IISNet)
+    assert isinstance(engine.model, IISNet) and isinstance(engine.pair_model, MirroredPair)
     assert sum(p.numel() for p in engine.model.parameters()) < 3_000_000
 
 
@@ -42,12 +42,31 @@ def test_the_pair_answers_2d_images_and_the_main_network_alone_a_volume_slice(da
     inside = tuple(int(c) for c in ndimage.center_of_mass(truth))
     request = EngineRequest(np.ascontiguousarray(image), (Click(inside, True),), np.zeros(image.shape[1:], np.float32))
     pair, main = NetworkEngine(threads=1), NetworkEngine(threads=1, pair=False)
-    assert main.mirror_model is None
+    assert main.pair_model is None
     on_image, alone = pair.predict(request), main.predict(request)
     assert not np.allclose(on_image, alone, atol=1e-3)  # the mirror network's half
     assert iou(on_image > 0, alone > 0) > 0.5  # two trainings of one network: they mostly agree
     on_slice = replace(request, carried_prior=True)
     np.testing.assert_allclose(pair.predict(on_slice), main.predict(on_slice), atol=1e-5)
+
+
+def test_the_pair_in_one_network_answers_as_its_two_networks_one_after_the_other(data_dir):
+    from napari_iis.engines.network.engine import load_model
+
+    first, second = load_model(packaged_weights()), load_model(packaged_weights(WEIGHTS_2D_MIRROR))
+    pair = MirroredPair(first, second).eval()
+    image, truth = _real_window(data_dir, 2)
+    previous = np.zeros_like(truth)
+    previous[truth.shape[0] // 4:, :truth.shape[1] // 2] = True  # a previous mask that differs from each half
+    prompts = np.stack([truth & (np.random.default_rng(0).random(truth.shape) < 0.01), ~truth & False, previous])
+    inputs = (torch.from_numpy(image[None]), torch.from_numpy(prompts[None].astype(np.float32)))
+    with torch.inference_mode():
+        fused = pair(*inputs)
+        direct, mirrored = first(*inputs), second(*(x.flip(-1) for x in inputs))
+    for out, a, b in zip(fused, direct, mirrored):
+        assert out.shape == a.shape
+        torch.testing.assert_close(out, (a + b.flip(-1)) / 2, atol=1e-4, rtol=1e-4)
+    assert not torch.allclose(direct[0], mirrored[0].flip(-1), atol=1e-2)  # two networks, not one twice
 
 
 def test_prior_alone_is_followed_on_a_volume_slice():

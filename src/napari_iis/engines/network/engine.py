@@ -119,8 +119,9 @@ class _TorchEngine:
     ``flip_average``: the logits are the mean of the window's and of its mirror image's
     (along the last axis, one batch of two), mirrored back: fewer clicks on the held-out
     2D sets and higher Dice after 5 clicks on the held-out volumes (docs/experiments.md).
-    ``mirror_weights`` (with ``flip_average``): a second network of the same architecture
-    sees the mirror image, a pair of two trainings for the cost of one network's batch of two.
+    ``mirror_weights`` (with ``flip_average``, 2D networks): a second network of the same
+    architecture sees the mirror image, a pair of two trainings in one network of grouped
+    convolutions (``pair_model``), at about the cost of one network's batch of two.
     """
 
     def __init__(self, weights: Path, threads: int | None = None, flip_average: bool = True,
@@ -134,20 +135,22 @@ class _TorchEngine:
         self._torch = torch
         self.model, self.prior_only = load_network(weights)
         self.flip_average = flip_average
-        self.mirror_model = None if mirror_weights is None or not flip_average else load_network(mirror_weights)[0]
+        self.pair_model = None  # the network and the mirror image's, as one (2D networks)
+        if mirror_weights is not None and flip_average:
+            from .model import MirroredPair
+
+            self.pair_model = MirroredPair(self.model, load_network(mirror_weights)[0]).eval()
 
     def _run(self, *inputs, pair: bool = True):
         """The model's outputs for (1, C, ...) ``inputs``, each the mean over the window and
-        its mirror image where ``flip_average`` (the mirror image through ``mirror_model``
-        where there is one and ``pair``)."""
+        its mirror image where ``flip_average`` (the mirror image through the second
+        network of ``pair_model`` where there is one and ``pair``)."""
         if not self.flip_average:
             return self.model(*inputs)
-        if self.mirror_model is None or not pair:
-            both = self.model(*(self._torch.cat([x, x.flip(-1)]) for x in inputs))
-            return tuple((out[:1] + out[1:].flip(-1)) / 2 for out in both)
-        direct = self.model(*inputs)
-        mirrored = self.mirror_model(*(x.flip(-1) for x in inputs))
-        return tuple((a + b.flip(-1)) / 2 for a, b in zip(direct, mirrored))
+        if self.pair_model is not None and pair:
+            return self.pair_model(*inputs)
+        both = self.model(*(self._torch.cat([x, x.flip(-1)]) for x in inputs))
+        return tuple((out[:1] + out[1:].flip(-1)) / 2 for out in both)
 
 
 class NetworkEngine(_TorchEngine):
@@ -173,8 +176,8 @@ class NetworkEngine(_TorchEngine):
         super().__init__(weights, threads, flip_average, mirror if paired else None)
         # the CPU's convolutions run about twice as fast on channels-last tensors
         self.model = self.model.to(memory_format=self._torch.channels_last)
-        if self.mirror_model is not None:
-            self.mirror_model = self.mirror_model.to(memory_format=self._torch.channels_last)
+        if self.pair_model is not None:
+            self.pair_model = self.pair_model.to(memory_format=self._torch.channels_last)
         self.refine = refine
         if not refine:
             self.name = "network_coarse"

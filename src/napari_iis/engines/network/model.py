@@ -9,6 +9,7 @@ boundary from the image and the upsampled coarse logits.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass
 
 import torch
@@ -107,7 +108,7 @@ class IISNet(nn.Module):
         previous mask. Returns (refined logits at H×W, coarse logits at H/4×W/4).
         """
         height, width = image.shape[-2:]
-        inputs = torch.cat([(image - self.mean) / self.std, prompts], dim=1)
+        inputs = self.stem_inputs(image, prompts)
         x = self.stem(inputs)
         features = []
         for stage in self.stages:
@@ -122,5 +123,53 @@ class IISNet(nn.Module):
         coarse = self.coarse_head(top)
         up_logits = F.interpolate(coarse, size=(height, width), mode="bilinear", align_corners=False)
         up_features = F.interpolate(self.reduce(top), size=(height, width), mode="bilinear", align_corners=False)
-        refined = up_logits + self.refine(torch.cat([inputs, up_logits, up_features], dim=1))
+        refined = up_logits + self.refine(self.refine_inputs(inputs, up_logits, up_features))
         return refined, coarse
+
+    def stem_inputs(self, image: torch.Tensor, prompts: torch.Tensor) -> torch.Tensor:
+        return torch.cat([(image - self.mean) / self.std, prompts], dim=1)
+
+    def refine_inputs(self, inputs: torch.Tensor, up_logits: torch.Tensor, up_features: torch.Tensor) -> torch.Tensor:
+        return torch.cat([inputs, up_logits, up_features], dim=1)
+
+
+class MirroredPair(IISNet):
+    """Two trained IISNets of one architecture, BatchNorm folded (inference only), as one
+    network of grouped convolutions: the first sees the window, the second its mirror image
+    (along the last axis), in one pass. Returns the mean of the two's logits, the second's
+    mirrored back: what running them one after the other gives, at about the cost of one
+    network's batch of two (two passes cost 20–30% more on the CPU)."""
+
+    def __init__(self, first: IISNet, second: IISNet) -> None:
+        super().__init__(first.config)
+        for name, child in first.named_children():
+            setattr(self, name, _grouped(copy.deepcopy(child), getattr(second, name)))
+
+    def forward(self, image: torch.Tensor, prompts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        refined, coarse = super().forward(image, prompts)
+        return tuple((out[:, :1] + out[:, 1:].flip(-1)) / 2 for out in (refined, coarse))
+
+    def stem_inputs(self, image: torch.Tensor, prompts: torch.Tensor) -> torch.Tensor:
+        direct = super().stem_inputs(image, prompts)
+        return torch.cat([direct, direct.flip(-1)], dim=1)
+
+    def refine_inputs(self, inputs: torch.Tensor, up_logits: torch.Tensor, up_features: torch.Tensor) -> torch.Tensor:
+        halves = [torch.chunk(t, 2, dim=1) for t in (inputs, up_logits, up_features)]
+        return torch.cat([part[0] for part in halves] + [part[1] for part in halves], dim=1)
+
+
+def _grouped(first: nn.Module, second: nn.Module) -> nn.Module:
+    """``first`` with each convolution replaced by one that holds ``first``'s and
+    ``second``'s as two groups: channels [0, C) go through the first, [C, 2C) the second."""
+    if isinstance(first, nn.Conv2d):
+        merged = nn.Conv2d(2 * first.in_channels, 2 * first.out_channels, first.kernel_size, first.stride,
+                           first.padding, groups=2 * first.groups, bias=first.bias is not None)
+        merged.weight.data = torch.cat([first.weight.data, second.weight.data])
+        if first.bias is not None:
+            merged.bias.data = torch.cat([first.bias.data, second.bias.data])
+        return merged
+    if any(True for _ in first.parameters(recurse=False)):
+        raise TypeError(f"cannot pair a {type(first).__name__}: fold its BatchNorm into the convolution first")
+    for name, child in list(first.named_children()):
+        setattr(first, name, _grouped(child, getattr(second, name)))
+    return first
