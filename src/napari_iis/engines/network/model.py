@@ -138,7 +138,8 @@ class MirroredPair(IISNet):
     network of grouped convolutions: the first sees the window, the second its mirror image
     (along the last axis), in one pass. Returns the mean of the two's logits, the second's
     mirrored back: what running them one after the other gives, at about the cost of one
-    network's batch of two (two passes cost 20–30% more on the CPU)."""
+    network's batch of two (on a quiet 2-core CPU two passes took 15–25% longer;
+    docs/benchmarks.md)."""
 
     def __init__(self, first: IISNet, second: IISNet) -> None:
         super().__init__(first.config)
