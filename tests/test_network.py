@@ -58,7 +58,7 @@ def test_the_pair_in_one_network_answers_as_its_two_networks_one_after_the_other
     image, truth = _real_window(data_dir, 2)
     previous = np.zeros_like(truth)
     previous[truth.shape[0] // 4:, :truth.shape[1] // 2] = True  # a previous mask that differs from each half
-    prompts = np.stack([truth & (np.random.default_rng(0).random(truth.shape) < 0.01), ~truth & False, previous])
+    prompts = np.stack([truth & (np.random.default_rng(0).random(truth.shape) < 0.01), np.zeros_like(truth), previous])
     inputs = (torch.from_numpy(image[None]), torch.from_numpy(prompts[None].astype(np.float32)))
     with torch.inference_mode():
         fused = pair(*inputs)

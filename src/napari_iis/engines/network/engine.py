@@ -119,13 +119,11 @@ class _TorchEngine:
     ``flip_average``: the logits are the mean of the window's and of its mirror image's
     (along the last axis, one batch of two), mirrored back: fewer clicks on the held-out
     2D sets and higher Dice after 5 clicks on the held-out volumes (docs/experiments.md).
-    ``mirror_weights`` (with ``flip_average``, 2D networks): a second network of the same
-    architecture sees the mirror image, a pair of two trainings in one network of grouped
-    convolutions (``pair_model``), at about the cost of one network's batch of two.
+    ``pair_model`` (a 2D engine's, with ``flip_average``): the network and a second
+    training of it that sees the mirror image, as one network (``model.MirroredPair``).
     """
 
-    def __init__(self, weights: Path, threads: int | None = None, flip_average: bool = True,
-                 mirror_weights: Path | None = None) -> None:
+    def __init__(self, weights: Path, threads: int | None = None, flip_average: bool = True) -> None:
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import torch
 
@@ -135,11 +133,7 @@ class _TorchEngine:
         self._torch = torch
         self.model, self.prior_only = load_network(weights)
         self.flip_average = flip_average
-        self.pair_model = None  # the network and the mirror image's, as one (2D networks)
-        if mirror_weights is not None and flip_average:
-            from .model import MirroredPair
-
-            self.pair_model = MirroredPair(self.model, load_network(mirror_weights)[0]).eval()
+        self.pair_model = None
 
     def _run(self, *inputs, pair: bool = True):
         """The model's outputs for (1, C, ...) ``inputs``, each the mean over the window and
@@ -171,13 +165,15 @@ class NetworkEngine(_TorchEngine):
         lies beside ``weights`` (as in the package), that network sees each 2D image's
         mirror image; a volume's slices go to ``weights`` alone, mirrored by itself."""
         weights = Path(weights) if weights is not None else packaged_weights()
-        mirror = weights.parent / WEIGHTS_2D_MIRROR
-        paired = pair and weights.name == WEIGHTS_2D and mirror.is_file()
-        super().__init__(weights, threads, flip_average, mirror if paired else None)
+        super().__init__(weights, threads, flip_average)
         # the CPU's convolutions run about twice as fast on channels-last tensors
         self.model = self.model.to(memory_format=self._torch.channels_last)
-        if self.pair_model is not None:
-            self.pair_model = self.pair_model.to(memory_format=self._torch.channels_last)
+        mirror = weights.parent / WEIGHTS_2D_MIRROR
+        if pair and flip_average and weights.name == WEIGHTS_2D and mirror.is_file():
+            from .model import MirroredPair
+
+            pair_model = MirroredPair(self.model, load_network(mirror)[0]).eval()
+            self.pair_model = pair_model.to(memory_format=self._torch.channels_last)
         self.refine = refine
         if not refine:
             self.name = "network_coarse"

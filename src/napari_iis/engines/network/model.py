@@ -142,7 +142,10 @@ class MirroredPair(IISNet):
     docs/benchmarks.md)."""
 
     def __init__(self, first: IISNet, second: IISNet) -> None:
-        super().__init__(first.config)
+        nn.Module.__init__(self)  # every part comes from the two networks: IISNet's would be thrown away
+        self.config = first.config
+        for name, buffer in first.named_buffers(recurse=False):
+            self.register_buffer(name, buffer.clone(), persistent=False)
         for name, child in first.named_children():
             setattr(self, name, _grouped(copy.deepcopy(child), getattr(second, name)))
 
