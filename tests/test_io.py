@@ -4,6 +4,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
+from napari_iis import InteractiveSession
 from napari_iis.io.nifti import Volume, on_grid, radiological_flips, read_nifti, write_nifti
 from napari_iis.sample_data import load_ct
 
@@ -79,6 +80,23 @@ def test_a_float_ct_gets_the_soft_tissue_window_in_napari(ct_path, tmp_path):
     (data, meta, _), = read_layers(str(tmp_path / "ct_float.nii.gz"))
     assert data.dtype == np.float32
     assert meta["contrast_limits"] == CT_SOFT_TISSUE_WINDOW
+
+
+def test_a_float_ct_with_nan_outside_its_field_of_view_is_still_a_ct(ct_path, tmp_path):
+    from napari_iis.io.nifti import CT_SOFT_TISSUE_WINDOW
+    from napari_iis.napari_glue.io_hooks import read_layers
+
+    original = nib.load(str(ct_path))
+    hu = np.asanyarray(original.dataobj).astype(np.float32)
+    x, y = np.ogrid[: hu.shape[0], : hu.shape[1]]
+    outside = (x - hu.shape[0] / 2) ** 2 + (y - hu.shape[1] / 2) ** 2 > (0.48 * min(hu.shape[:2])) ** 2
+    hu[outside] = np.nan  # the corners a scanner never saw
+    nib.save(nib.Nifti1Image(hu, original.affine), str(tmp_path / "ct_fov.nii.gz"))
+    (data, meta, _), = read_layers(str(tmp_path / "ct_fov.nii.gz"))
+    assert meta["contrast_limits"] == CT_SOFT_TISSUE_WINDOW
+    session = InteractiveSession(data, intensity_window=meta["contrast_limits"])
+    corner = session.image.read((slice(0, 2), slice(0, 8), slice(0, 8)))
+    assert np.isfinite(corner).all() and (corner == 0).all()
 
 
 def test_a_singleton_fourth_axis_is_dropped_and_a_time_series_refused(tmp_path):

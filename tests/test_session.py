@@ -5,7 +5,9 @@ import pytest
 
 from conftest import disk_image
 from napari_iis import Click, InteractiveSession
+from napari_iis.core.clicker import next_click
 from napari_iis.core.metrics import iou
+from napari_iis.sample_data import load_sample
 
 
 def test_gray_click_segments_the_object(disk):
@@ -158,8 +160,8 @@ def test_bad_prompts_raise_and_leave_the_session_unchanged(disk, action, message
 @pytest.mark.parametrize(
     ("image", "message"),
     [
-        (np.full((32, 32), np.nan, dtype=np.float32), "NaN or infinite"),
-        (np.where(np.eye(32, dtype=bool), np.inf, 1.0), "NaN or infinite"),
+        (np.full((32, 32), np.nan, dtype=np.float32), "no finite values"),
+        (np.where(np.eye(32, dtype=bool), np.inf, -np.inf), "no finite values"),
         (np.zeros((0, 32)), "empty"),
         (np.full((32, 32), 7, dtype=np.uint8), "constant"),
         (np.zeros((4, 4, 4, 4)), "unsupported image"),
@@ -170,6 +172,40 @@ def test_bad_prompts_raise_and_leave_the_session_unchanged(disk, action, message
 def test_bad_images_are_refused(image, message):
     with pytest.raises(ValueError, match=message):
         InteractiveSession(image)
+
+
+def test_nan_pixels_read_as_the_dark_end_and_the_nucleus_beside_them_is_segmented():
+    image, labels = load_sample("nuclei")
+    clean = (image.mean(axis=-1) if image.ndim == 3 else image).astype(np.float32)
+    ids, areas = np.unique(labels[labels > 0], return_counts=True)
+    target = labels == ids[np.argmax(areas)]
+    ys, xs = np.nonzero(target)
+    near = np.zeros_like(target)
+    near[max(ys.min() - 12, 0):ys.max() + 13, max(xs.min() - 12, 0):xs.max() + 13] = True
+    no_data = near & (labels == 0)  # background around the nucleus, inside its window
+    padded = clean.copy()
+    padded[no_data] = np.nan
+    padded[:, :8] = np.inf
+
+    masks = []
+    for picture in (clean, padded):
+        session = InteractiveSession(picture)
+        mask = session.mask
+        for _ in range(3):
+            click = next_click(target, mask)
+            if click is None:
+                break
+            mask = session.add_click(click.position, positive=click.positive)
+        masks.append(mask)
+    assert iou(target, masks[0]) > 0.8
+    assert iou(target, masks[1]) > 0.8
+    assert iou(target, masks[1]) > iou(target, masks[0]) - 0.05
+
+    window = tuple(slice(max(a.min() - 12, 0), a.max() + 13) for a in (ys, xs))
+    read = session.image.read(window)[0]
+    assert np.isfinite(read).all()
+    assert (read[no_data[window]] == 0).all()
+    assert (session.image.read((slice(0, 5), slice(0, 8)))[0] == 1).all()
 
 
 def test_an_intensity_window_replaces_the_percentile_range():

@@ -540,6 +540,11 @@ def test_narrowed_contrast_limits_become_the_engines_window():
     assert chosen_window(Image(ct)) is None
     assert chosen_window(Image(ct, contrast_limits=(-160, 240))) == (-160.0, 240.0)
     assert chosen_window(Image(np.zeros((8, 8, 3), np.uint8) + np.arange(8)[:, None, None], rgb=True)) is None
+    # no-data pixels (NaN) neither hide a narrowed window nor make one up
+    padded = ct.astype(np.float32)
+    padded[:10] = np.nan
+    assert chosen_window(Image(padded)) is None
+    assert chosen_window(Image(padded, contrast_limits=(-160, 240))) == (-160.0, 240.0)
 
 
 @pytest.mark.parametrize("kind", ["microscopy", "CT in HU", "MRI in mm"])

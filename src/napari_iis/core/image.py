@@ -12,8 +12,6 @@ from .mask import Slices
 
 # Sample this many elements at most when estimating intensity statistics.
 _STATS_SAMPLE_ELEMENTS = 4_000_000
-# numpy images up to this size are fully checked for NaN/inf at construction.
-_FULL_CHECK_ELEMENTS = 64_000_000
 
 
 ChannelAxis = Union[int, None, Literal["auto"]]
@@ -53,8 +51,10 @@ class ImageSource:
 
     Only the requested windows are read from ``data``, so numpy memmaps, dask and zarr
     arrays of any size work without being loaded whole. Intensities are scaled from the
-    image's 0.5–99.5 percentiles, or from ``intensity_window`` (low, high) where given:
-    a CT window in Hounsfield units, or the contrast limits the user looks through.
+    image's 0.5–99.5 percentiles (of its finite values), or from ``intensity_window``
+    (low, high) where given: a CT window in Hounsfield units, or the contrast limits the
+    user looks through. NaN pixels (no data: a registered stack's padding, a scanner's
+    field of view) read as the bottom of that range, infinities as its ends.
     """
 
     def __init__(
@@ -116,15 +116,14 @@ class ImageSource:
     def _intensity_range(self) -> tuple[float, float]:
         step = sample_step(self.spatial_shape, _STATS_SAMPLE_ELEMENTS)
         sample = np.asarray(self._data[self._full_index(tuple(slice(None, None, step) for _ in self.spatial_shape))])
-        is_float = sample.dtype.kind == "f"
-        if is_float:
-            whole = self._data if isinstance(self._data, np.ndarray) and self._data.size <= _FULL_CHECK_ELEMENTS else sample
-            if not np.isfinite(whole).all():
-                raise ValueError(
-                    "the image contains NaN or infinite values; replace them first, "
-                    "e.g. with numpy.nan_to_num(image)"
-                )
         sample = sample.astype(np.float32, copy=False)
+        if not np.isfinite(sample).all():
+            sample = sample[np.isfinite(sample)]
+            if sample.size == 0:
+                raise ValueError(
+                    "the image holds no finite values (every sampled value is NaN or infinite): "
+                    "there is nothing to segment"
+                )
         minimum, maximum = float(sample.min()), float(sample.max())
         if minimum == maximum:
             raise ValueError(
@@ -140,18 +139,15 @@ class ImageSource:
     def read(self, window: Slices) -> np.ndarray:
         """The window as float32 (C, *spatial), intensities scaled to about [0, 1]."""
         crop = np.asarray(self._data[self._full_index(window)])
-        if crop.dtype.kind == "f" and not np.isfinite(crop).all():
-            raise ValueError(
-                "the image contains NaN or infinite values in the region of this prompt; "
-                "replace them first, e.g. with numpy.nan_to_num(image)"
-            )
+        may_hold_nan = crop.dtype.kind == "f"
         crop = crop.astype(np.float32, copy=False)
         if self.channel_axis is None:
             crop = crop[np.newaxis]
         else:
             crop = np.moveaxis(crop, self.channel_axis, 0)
         scaled = (crop - self.low) / (self.high - self.low)
-        return np.clip(scaled, 0.0, 1.0, out=scaled).astype(np.float32, copy=False)
+        np.clip(scaled, 0.0, 1.0, out=scaled)
+        return np.nan_to_num(scaled, copy=False, nan=0.0) if may_hold_nan else scaled
 
 
 def _validate_window(window: Sequence[float]) -> tuple[float, float]:

@@ -74,7 +74,10 @@ def chosen_window(image: Image) -> tuple[float, float] | None:
     low, high = (float(v) for v in image.contrast_limits)
     data = image.data[-1] if image.multiscale else image.data
     step = sample_step(data.shape, 1_000_000)
-    sample = np.asarray(data[(slice(None, None, step),) * data.ndim])
+    sample = np.asarray(data[(slice(None, None, step),) * data.ndim]).astype(np.float64)
+    sample = sample[np.isfinite(sample)]
+    if sample.size == 0:
+        return None
     data_low, data_high = float(sample.min()), float(sample.max())
     tolerance = 1e-3 * (data_high - data_low)
     narrowed = low > data_low + tolerance or high < data_high - tolerance
