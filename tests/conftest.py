@@ -29,6 +29,22 @@ def disk_image(shape: tuple[int, ...] = (96, 128), centre: tuple[float, ...] = (
     return image.astype(np.float32), truth
 
 
+def nuclei_beside_nan_padding() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The nuclei sample as float gray with NaN along its top and left edges (what a
+    registration shifts in), the padding's mask, and the visible part of the largest
+    nucleus the padding cuts."""
+    from napari_iis.sample_data import load_sample
+
+    image, labels = load_sample("nuclei")
+    padded = image.astype(np.float32)
+    padding = np.zeros(labels.shape, dtype=bool)
+    padding[:, :60] = padding[:40] = True
+    padded[padding] = np.nan
+    cut = np.setdiff1d(np.unique(labels[padding]), [0])
+    visible = np.array([((labels == i) & ~padding).sum() for i in cut])
+    return padded, padding, (labels == cut[np.argmax(visible)]) & ~padding
+
+
 @pytest.fixture
 def disk() -> tuple[np.ndarray, np.ndarray]:
     return disk_image()

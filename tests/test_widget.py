@@ -7,7 +7,7 @@ import pytest
 from qtpy.QtCore import QPoint, Qt
 from qtpy.QtTest import QTest
 
-from conftest import disk_image
+from conftest import disk_image, nuclei_beside_nan_padding
 from napari_iis.core.metrics import dice, iou
 from napari_iis.napari_glue.picking import viewer_camera
 from napari_iis.sample_data import load_sample
@@ -144,6 +144,19 @@ def test_clicks_commit_undo_and_escape_on_the_canvas(viewer_and_widget, qtbot):
 
     target.undo()  # napari's own history holds the committed writes
     assert np.asarray(target.data).max() == 1
+
+
+def test_a_click_on_a_nucleus_cut_by_nan_padding_segments_and_commits(viewer_and_widget, qtbot):
+    viewer, start = viewer_and_widget
+    padded, _, nucleus = nuclei_beside_nan_padding()
+    layer, widget = start(padded)
+
+    click(viewer, layer, np.argwhere(nucleus).mean(axis=0))
+    wait_idle(qtbot, widget)
+    assert iou(nucleus, widget.preview_layer.data > 0) > 0.8
+    press(viewer, Qt.Key.Key_Return)
+    wait_idle(qtbot, widget)
+    assert iou(nucleus, np.asarray(viewer.layers[LABELS_LAYER_NAME].data) == 1) > 0.8
 
 
 def test_one_click_per_object_commits_each_nucleus_as_its_own_label(viewer_and_widget, qtbot):
