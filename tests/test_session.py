@@ -5,7 +5,6 @@ import pytest
 
 from conftest import disk_image, nuclei_beside_nan_padding
 from napari_iis import Click, InteractiveSession
-from napari_iis.core.clicker import next_click
 from napari_iis.core.metrics import iou
 
 
