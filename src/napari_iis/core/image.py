@@ -46,6 +46,14 @@ def sample_step(shape: Sequence[int], max_elements: int) -> int:
     return max(1, math.ceil((math.prod(shape) / max_elements) ** (1 / len(shape))))
 
 
+def finite_values(sample: np.ndarray) -> np.ndarray:
+    """``sample`` without its NaN (no data) and infinities, flattened where any were dropped."""
+    if sample.dtype.kind != "f":
+        return sample
+    finite = np.isfinite(sample)
+    return sample if finite.all() else sample[finite]
+
+
 class ImageSource:
     """The image of one session: its geometry, intensity range, and crop reader.
 
@@ -116,14 +124,12 @@ class ImageSource:
     def _intensity_range(self) -> tuple[float, float]:
         step = sample_step(self.spatial_shape, _STATS_SAMPLE_ELEMENTS)
         sample = np.asarray(self._data[self._full_index(tuple(slice(None, None, step) for _ in self.spatial_shape))])
-        sample = sample.astype(np.float32, copy=False)
-        if not np.isfinite(sample).all():
-            sample = sample[np.isfinite(sample)]
-            if sample.size == 0:
-                raise ValueError(
-                    "the image holds no finite values (every sampled value is NaN or infinite): "
-                    "there is nothing to segment"
-                )
+        sample = finite_values(sample.astype(np.float32, copy=False))
+        if sample.size == 0:
+            raise ValueError(
+                "the image holds no finite values (every sampled value is NaN or infinite): "
+                "there is nothing to segment"
+            )
         minimum, maximum = float(sample.min()), float(sample.max())
         if minimum == maximum:
             raise ValueError(

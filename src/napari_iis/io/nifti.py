@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.image import sample_step
+from ..core.image import finite_values, sample_step
 from ..core.measure import length_unit
 
 SUFFIXES = (".nii", ".nii.gz")
@@ -43,7 +43,7 @@ def ct_window(data: np.ndarray) -> tuple[float, float] | None:
     planes = np.unique(np.linspace(0, data.shape[0] - 1, min(data.shape[0], 5)).round().astype(int))
     step = sample_step(data.shape[1:], 400_000)
     sample = np.stack([np.asarray(data[int(p), ::step, ::step]) for p in planes])
-    sample = sample[np.isfinite(sample)]  # NaN outside a scan's field of view
+    sample = finite_values(sample)  # NaN outside a scan's field of view
     if sample.size == 0:
         return None
     return CT_SOFT_TISSUE_WINDOW if sample.min() <= -900 and sample.max() >= 300 else None

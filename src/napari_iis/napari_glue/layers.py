@@ -9,7 +9,7 @@ import numpy as np
 from napari.layers import Image, Labels, Points, Shapes
 from napari.utils.colormaps.standardize_color import transform_color
 
-from ..core.image import sample_step
+from ..core.image import finite_values, sample_step
 from ..core.batch import writable_pixels
 from ..core.mask import SparseMask
 from ..core.measure import physical_size
@@ -74,8 +74,7 @@ def chosen_window(image: Image) -> tuple[float, float] | None:
     low, high = (float(v) for v in image.contrast_limits)
     data = image.data[-1] if image.multiscale else image.data
     step = sample_step(data.shape, 1_000_000)
-    sample = np.asarray(data[(slice(None, None, step),) * data.ndim]).astype(np.float64)
-    sample = sample[np.isfinite(sample)]
+    sample = finite_values(np.asarray(data[(slice(None, None, step),) * data.ndim]))
     if sample.size == 0:
         return None
     data_low, data_high = float(sample.min()), float(sample.max())
