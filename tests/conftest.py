@@ -48,3 +48,16 @@ def nuclei_beside_nan_padding() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 @pytest.fixture
 def disk() -> tuple[np.ndarray, np.ndarray]:
     return disk_image()
+
+
+def nuclei_series(data_dir, frames: int = 3, step_px: int = 3):
+    """A (T, Z, Y, X) series of the fluorescent nuclei stack, moved ``step_px`` along x per
+    frame, and per frame the mask of the nucleus of test_volumes.py."""
+    from napari_iis.io.tiff import read_tiff
+
+    folder = data_dir / "3d/synthetic_nuclei"
+    image = read_tiff(folder / "stardist_synth_image.tif").data
+    truth = read_tiff(folder / "stardist_synth_labels.tif").data == 138
+    series = np.stack([np.roll(image, step_px * t, axis=2) for t in range(frames)])
+    return series, [np.roll(truth, step_px * t, axis=2) for t in range(frames)]
+

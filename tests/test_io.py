@@ -230,6 +230,21 @@ def test_tiff_stack_round_trips_its_calibration(tmp_path):
     assert stack.spacing == pytest.approx((2.0, 0.25, 0.5)) and stack.unit == "µm"
 
 
+
+def test_a_series_of_volumes_round_trips_as_a_tzyx_tiff_and_opens_with_its_spacing(tmp_path):
+    from napari_iis.io.tiff import read_tiff, write_tiff
+    from napari_iis.napari_glue.io_hooks import get_tiff_reader
+
+    labels = np.zeros((3, 6, 20, 30), np.uint16)
+    labels[1, 2:4, 5:9, 10:20] = 2
+    out = write_tiff(tmp_path / "movie_labels.tif", labels, spacing=(1.0, 2.0, 0.25, 0.5))
+    stack = read_tiff(out)
+    assert stack.axes == "TZYX" and np.array_equal(stack.data, labels) and stack.spatial_ndim == 3
+    assert stack.spacing == pytest.approx((2.0, 0.25, 0.5)) and stack.layer_scale == pytest.approx((1, 2, 0.25, 0.5))
+    (data, meta, kind), = get_tiff_reader(str(out))(str(out))
+    assert kind == "labels" and data.shape == labels.shape
+    assert meta["scale"] == pytest.approx((1, 2, 0.25, 0.5)) and meta["units"] == ("pixel", "µm", "µm", "µm")
+
 def test_ome_tiff_spacing_is_converted_to_micrometres(tmp_path):
     import tifffile
 

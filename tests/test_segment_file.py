@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from napari_builtins.io import napari_write_points, napari_write_shapes
 
+from conftest import nuclei_series
 from napari_iis.cli import main
 from napari_iis.core.clicker import first_click
 from napari_iis.core.metrics import dice, iou
@@ -219,3 +220,22 @@ def test_a_tiff_with_channels_is_segmented_in_all_of_them_and_time_points_are_re
     assert main(["segment", str(tmp_path / "movie.tif"), str(tmp_path / "clicks.csv"), "-o",
                  str(tmp_path / "movie_labels.tif")]) == 2
     assert "save one time point as its own file" in capsys.readouterr().err
+
+
+def test_one_volume_of_a_tzyx_series_is_segmented_with_frame(data_dir, tmp_path, capsys):
+    import tifffile
+
+    series, truths = nuclei_series(data_dir)
+    tifffile.imwrite(tmp_path / "movie.tif", series, imagej=True, resolution=(1 / 0.5, 1 / 0.5),
+                     metadata={"axes": "TZYX", "spacing": 2.0, "unit": "um"})
+    plane = int(np.argmax(truths[2].sum(axis=(1, 2))))
+    _write_points(tmp_path / "clicks.csv", [(plane, *np.argwhere(truths[2][plane]).mean(axis=0).round())])
+    assert main(["segment", str(tmp_path / "movie.tif"), str(tmp_path / "clicks.csv"), "-o",
+                 str(tmp_path / "labels.tif")]) == 2
+    assert "a series of 3 volumes of shape (31, 61, 57): choose the one to segment with --frame T (0–2)" in \
+        capsys.readouterr().err
+    assert main(["segment", str(tmp_path / "movie.tif"), str(tmp_path / "clicks.csv"), "-o",
+                 str(tmp_path / "labels.tif"), "--frame", "2", "--propagate"]) == 0
+    labels = read_tiff(tmp_path / "labels.tif")
+    assert labels.data.shape == series.shape[1:] and labels.spacing == pytest.approx((2.0, 0.5, 0.5))
+    assert dice(truths[2], labels.data == 1) > 0.7 and dice(truths[0], labels.data == 1) < 0.7

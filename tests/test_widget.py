@@ -7,7 +7,7 @@ import pytest
 from qtpy.QtCore import QPoint, Qt
 from qtpy.QtTest import QTest
 
-from conftest import disk_image, nuclei_beside_nan_padding
+from conftest import disk_image, nuclei_beside_nan_padding, nuclei_series
 from napari_iis.core.metrics import dice, iou
 from napari_iis.napari_glue.picking import viewer_camera
 from napari_iis.sample_data import load_sample
@@ -645,3 +645,86 @@ def test_the_widget_stays_narrow_and_scrolls_in_a_short_window(viewer_and_widget
     click(viewer, layer, (48, 60))
     wait_idle(qtbot, widget)
     assert iou(truth, widget.preview_layer.data > 0) > 0.85
+
+
+def test_a_series_of_volumes_is_segmented_frame_by_frame_into_one_labels_layer(viewer_and_widget, qtbot, data_dir):
+    viewer, start = viewer_and_widget
+    series, truths = nuclei_series(data_dir)
+    layer, widget = start(series)
+    widget.slices_check.setChecked(True)
+    viewer.dims.set_current_step(0, 1)
+    widget.start(layer)
+    wait_idle(qtbot, widget)
+    assert widget.grid.frame == (1,) and widget.grid.shape == series.shape[1:]
+    assert widget.engine_combo.currentText() == "network" and widget.propagation_combo.currentText() == "watershed"
+
+    def segment_on_frame(t: int) -> np.ndarray:
+        viewer.dims.set_current_step(0, t)
+        plane = int(np.argmax(truths[t].sum(axis=(1, 2))))
+        viewer.dims.set_current_step(1, plane)
+        qtbot.wait(50)
+        click(viewer, layer, tuple(np.argwhere(truths[t][plane]).mean(axis=0).round()))
+        wait_idle(qtbot, widget)
+        press(viewer, Qt.Key.Key_P)
+        wait_idle(qtbot, widget)
+        return widget.preview_layer.data > 0
+
+    first = segment_on_frame(1)
+    assert dice(truths[1], first) > 0.7
+    viewer.dims.set_current_step(0, 2)
+    qtbot.wait(50)
+    assert not widget.preview_layer.visible, "frame 1's object is not shown on frame 2"
+    plane = int(np.argmax(truths[2].sum(axis=(1, 2))))
+    click(viewer, layer, tuple(np.argwhere(truths[2][plane]).mean(axis=0).round()))
+    wait_idle(qtbot, widget)
+    assert widget.grid.frame == (1,), "a click on another frame waits while an object is in progress"
+    viewer.dims.set_current_step(0, 1)
+    qtbot.wait(50)
+    assert widget.preview_layer.visible
+    press(viewer, Qt.Key.Key_Return)
+    wait_idle(qtbot, widget)
+    labels = viewer.layers[LABELS_LAYER_NAME]
+    assert labels.data.shape == series.shape and tuple(labels.scale) == tuple(layer.scale)
+    assert dice(truths[1], np.asarray(labels.data[1]) == 1) > 0.7
+    assert not np.asarray(labels.data[[0, 2]]).any()
+
+    second = segment_on_frame(2)  # the session moves to the frame clicked
+    assert widget.grid.frame == (2,) and dice(truths[2], second) > 0.7
+    press(viewer, Qt.Key.Key_Return)
+    wait_idle(qtbot, widget)
+    written = np.asarray(labels.data)
+    assert dice(truths[2], written[2] == 2) > 0.7 and dice(truths[1], written[1] == 1) > 0.7
+    assert not written[0].any()
+    viewer.layers.selection.active = labels
+    labels.undo()  # napari's undo takes back frame 2's commit only
+    assert not np.asarray(labels.data[2]).any() and (np.asarray(labels.data[1]) == 1).any()
+
+
+def test_points_of_a_series_are_labelled_on_the_frame_shown(viewer_and_widget, qtbot, data_dir):
+    viewer, start = viewer_and_widget
+    series, truths = nuclei_series(data_dir)
+    layer, widget = start(series)
+    widget.slices_check.setChecked(True)
+    widget.start(layer)
+    wait_idle(qtbot, widget)
+    centres = []
+    for t in (0, 2):
+        plane = int(np.argmax(truths[t].sum(axis=(1, 2))))
+        centres.append((t, plane, *np.argwhere(truths[t][plane]).mean(axis=0).round()))
+    viewer.add_points(np.asarray(centres), name="detections", ndim=4)
+    viewer.dims.set_current_step(0, 2)
+    widget.label_points()
+    wait_idle(qtbot, widget)
+    labels = viewer.layers[LABELS_LAYER_NAME]
+    written = np.asarray(labels.data)
+    assert widget.grid.frame == (2,)
+    assert dice(truths[2], written[2] == 1) > 0.7 and not written[[0, 1]].any()
+    viewer.dims.set_current_step(0, 1)
+    widget.label_points()
+    wait_idle(qtbot, widget)
+    assert np.array_equal(np.asarray(labels.data), written), "no detection is on frame 1: nothing is written"
+    viewer.dims.set_current_step(0, 0)
+    widget.label_points()
+    wait_idle(qtbot, widget)
+    written = np.asarray(labels.data)
+    assert dice(truths[0], written[0] == 2) > 0.7 and dice(truths[2], written[2] == 1) > 0.7

@@ -99,7 +99,7 @@ def _run_segment(args: argparse.Namespace) -> int:
             args.image, args.prompts, args.out, engine=_engine_with_weights(args, ndim=2), propagate=args.propagate, overwrite=args.overwrite,
             intensity_window=tuple(args.window) if args.window else None,
             channel_axis=args.channel_axis if args.channel_axis is not None else "layer", overlay_path=args.overlay,
-            physical=args.physical, propagation_engine=args.propagate_with,
+            physical=args.physical, propagation_engine=args.propagate_with, frame=args.frame,
             progress=lambda items: tqdm(items, desc=f"segment {Path(args.image).name}", unit="object"),
         )
     except OSError as error:  # a file that cannot be read or written; ValueErrors are reported by main
@@ -267,6 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     segment.add_argument("--channel-axis", type=int, default=None,
                          help="the axis holding channels (e.g. 0 for (C, Y, X)); default: RGB files' colour axis")
     segment.add_argument("--overlay", type=Path, default=None, help="also write a PNG of the labels over the image")
+    segment.add_argument("--frame", type=int, default=None, metavar="T",
+                         help="a (T, Z, Y, X) series: segment its volume T (the labels saved are that volume's)")
     segment.add_argument("--weights", type=Path, default=None, help="a network engine's weights instead of the packaged ones")
     segment.set_defaults(run=_run_segment)
 

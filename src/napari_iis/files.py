@@ -64,18 +64,21 @@ def open_session(
     intensity_window: Sequence[float] | None = None,
     channel_axis: int | None | str = "layer",
     propagation_engine: str | Engine | None = "auto",
+    frame: int | None = None,
 ) -> tuple[InteractiveSession, dict]:
     """A session on the image file, and the layer keywords napari-iis opens it with.
     ``channel_axis="layer"`` takes the colour or channel axis from the file (RGB, a TIFF's
     C axis), none otherwise. ``propagation_engine="auto"``: the watershed on a microscope's
     stack, the session's slice engine on a CT or MRI (``io.nifti.looks_medical``), as the
-    widget suggests them."""
+    widget suggests them. ``frame``: the time point of a series of volumes (a TZYX TIFF)
+    to segment; the keywords are then those of that frame."""
     data, meta, kind = read_image_layer(image_path)
     if kind != "image":
         raise ValueError(f"{image_path} holds labels (an integer volume named *label*, *mask* or *seg*): "
                          "segment its image")
     if channel_axis == "layer":
         channel_axis = -1 if meta.get("rgb") else meta.get("channel_axis")
+    data, meta = _one_frame(image_path, data, meta, channel_axis, frame)
     if propagation_engine == "auto":
         spatial_ndim = np.ndim(data) - (channel_axis is not None)
         microscopy = spatial_ndim == 3 and not looks_medical(data, meta.get("units", ()))
@@ -86,6 +89,26 @@ def open_session(
         propagation_engine=propagation_engine,
     )
     return session, meta
+
+
+def _one_frame(image_path: str | Path, data: Any, meta: dict, channel_axis: int | None,
+               frame: int | None) -> tuple[Any, dict]:
+    """``frame`` of a series of volumes (its first axis beyond three spatial ones) and its
+    layer keywords; other images as they are."""
+    frames = np.ndim(data) - (channel_axis is not None) - 3
+    if frames <= 0:
+        if frame is not None:
+            raise ValueError(f"{image_path} has no time axis (shape {np.shape(data)}): leave out the frame")
+        return data, meta
+    count = np.shape(data)[0]
+    if frames > 1 or (channel_axis is not None and channel_axis % np.ndim(data) == 0):
+        raise ValueError(f"{image_path} has shape {np.shape(data)}: napari-iis segments one volume of a "
+                         "(T, Z, Y, X) series at a time; save the volume to segment as its own file")
+    if frame is None or not 0 <= frame < count:
+        raise ValueError(f"{image_path} is a series of {count} volumes of shape {tuple(np.shape(data)[1:])}: "
+                         f"choose the one to segment with --frame T (0–{count - 1})")
+    trimmed = {key: tuple(meta[key])[1:] for key in ("scale", "units") if key in meta}
+    return data[frame], {**meta, **trimmed, "name": f"{meta.get('name', 'image')} frame {frame}"}
 
 
 def summarise(labels: np.ndarray, objects: Mapping[int, Sequence[Prompt]], spacing: Sequence[float],
@@ -116,6 +139,7 @@ def segment_file(
     propagation_engine: str | Engine | None = "auto",
     overlay_path: str | Path | None = None,
     physical: bool = False,
+    frame: int | None = None,
     progress: Callable[[Iterable], Iterable] = lambda items: items,
 ) -> FileSegmentation:
     """Every object of the prompt table (``core.prompt_table``) segmented on the image, its
@@ -127,12 +151,13 @@ def segment_file(
     ``propagation_engine``: as in ``open_session``.
     ``physical``: the coordinates are in the image's units (pixel index × spacing, as
     napari's world coordinates of a layer with the image's scale and no translation)
-    rather than pixel indices."""
+    rather than pixel indices. ``frame``: the volume of a (T, Z, Y, X) series to segment;
+    the labels saved are that volume's."""
     if propagate and engine is None:
         engine = DEFAULT_ENGINE  # the engine that propagates best on every volume set measured
     session, meta = open_session(image_path, engine=engine, slice_mode=True if propagate else None,
                                  intensity_window=intensity_window, channel_axis=channel_axis,
-                                 propagation_engine=propagation_engine)
+                                 propagation_engine=propagation_engine, frame=frame)
     if propagate and session.ndim != 3:
         raise ValueError(f"{image_path} is a 2D image: propagation carries an object through a volume's slices")
     check_labels_path(out_path, session.ndim)

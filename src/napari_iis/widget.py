@@ -38,6 +38,8 @@ from .napari_glue.layers import (
     OWN_LAYER_NAMES,
     ImageGrid,
     chosen_window,
+    frame_at,
+    frame_labels,
     image_grid,
     looks_medical,
     layer_to_objects,
@@ -218,6 +220,7 @@ class SegmentationWidget(QWidget):
         self.slices_check.toggled.connect(self._suggest_engine)
         for event in (self.viewer.layers.events.inserted, self.viewer.layers.events.removed):
             event.connect(self._refresh_layer_choices)
+        self.viewer.dims.events.current_step.connect(self._show_own_layers_on_their_frame)
         self._refresh_layer_choices()
 
     # -- layer choices -----------------------------------------------------------------
@@ -259,8 +262,9 @@ class SegmentationWidget(QWidget):
         return None
 
     # -- session -----------------------------------------------------------------------
-    def start(self, image_layer: Image | None = None) -> None:
-        """Segment ``image_layer`` (default: the chosen one) with the chosen engine."""
+    def start(self, image_layer: Image | None = None, frame: tuple[int, ...] | None = None) -> None:
+        """Segment ``image_layer`` (default: the chosen one) with the chosen engine; on a
+        series (e.g. (T, Z, Y, X)), the volume of ``frame`` (default: the one the viewer shows)."""
         image_layer = image_layer or self._layer(self.image_combo.currentText(), Image)
         if image_layer is None:
             show_warning("napari-iis: add an image layer first")
@@ -273,11 +277,14 @@ class SegmentationWidget(QWidget):
             return
         if grid.ndim not in (2, 3):
             show_error(
-                f"napari-iis: '{image_layer.name}' has {grid.ndim} spatial axes; 2D, RGB and 3D images (or time "
-                "series, segmented frame by frame) are supported: tick 'first axis holds channels' for "
-                "(C, Y, X) or (C, Z, Y, X), or open one time point of a 4D series as its own layer"
+                f"napari-iis: '{image_layer.name}' has {grid.ndim} spatial axes besides its channels; with "
+                "'first axis holds channels' ticked, (C, Y, X) and (C, Z, Y, X) images are supported: "
+                "open one time point of a (C, T, Z, Y, X) series as its own layer"
             )
             return
+        if grid.frames is not None:
+            grid = grid.at_frame(frame if frame is not None else frame_at(image_layer, grid, self.viewer.dims.point))
+            data = data[grid.frame]
         self._remove_own_layers()
         self.image_layer, self.grid = image_layer, grid
         self.image_combo.setCurrentText(image_layer.name)
@@ -360,8 +367,31 @@ class SegmentationWidget(QWidget):
     def _on_click(self, world_position: tuple[float, ...], positive: bool) -> None:
         if self.image_layer is None or self.prompt_layer is None or self.grid is None:
             return
+        if not self._follow_frame(frame_at(self.image_layer, self.grid, world_position)):
+            return
         position = tuple(float(v) for v in self.image_layer.world_to_data(world_position))
         self.add_click(position[-self.grid.ndim:], positive)
+
+    def _follow_frame(self, frame: tuple[int, ...]) -> bool:
+        """On a series, move the session to ``frame`` (the one clicked or shown) unless an
+        object is in progress on another; False where the prompt must wait."""
+        if self.grid is None or frame == self.grid.frame:
+            return True
+        if (self._shown_mask is not None and self._shown_mask.area) or self.editing_label is not None:
+            show_warning(f"napari-iis: the object in progress is on frame {_frame_text(self.grid.frame)}: "
+                         "commit it (Enter) or discard it (Esc), then prompt on this frame")
+            return False
+        self.start(self.image_layer, frame)
+        return True
+
+    def _show_own_layers_on_their_frame(self, *_: Any) -> None:
+        """A series' prompts and current object are one frame's: hidden on the others."""
+        if self.image_layer is None or self.grid is None or self.grid.frames is None:
+            return
+        on_frame = frame_at(self.image_layer, self.grid, self.viewer.dims.point) == self.grid.frame
+        for layer in (self.prompt_layer, self.preview_layer, self.shapes_layer):
+            if layer is not None:
+                layer.visible = on_frame
 
     def add_click(self, position: tuple[float, ...], positive: bool = True) -> None:
         """A click at ``position`` in the image's data coordinates."""
@@ -382,6 +412,9 @@ class SegmentationWidget(QWidget):
         if prompt is None:
             show_error("napari-iis: draw a rectangle (box) or a path (scribble)")
             return
+        if self.image_layer is not None and self.grid is not None:
+            if not self._follow_frame(frame_at(self.image_layer, self.grid, self.viewer.dims.point)):
+                return
         self.add_prompt(prompt)
 
     def add_prompt(self, prompt: Any) -> None:
@@ -393,7 +426,7 @@ class SegmentationWidget(QWidget):
         if self.each_check.isChecked() and self.editing_label is None:
             self.worker.submit("reset")
             self.worker.submit("prompt", prompt)
-            self.worker.submit("commit")
+            self.commit()
             return
         shown = None if self._shown_mask is None else self._shown_mask.bbox()
         propagated = shown is not None and self.grid is not None and self.grid.ndim == 3 and shown[1][0] > shown[0][0]
@@ -421,9 +454,19 @@ class SegmentationWidget(QWidget):
         if labels is None:
             show_warning("napari-iis: choose the labels layer that holds the object to correct")
             return
-        mask = np.asarray(labels.data) == label_id
+        if self.grid is None or self.image_layer is None:
+            show_warning("napari-iis: press Start on the image first")
+            return
+        if not self._follow_frame(frame_at(self.image_layer, self.grid, self.viewer.dims.point)):
+            return
+        try:
+            mask = frame_labels(labels, self.grid.frame, self.grid.shape) == label_id
+        except ValueError as error:
+            show_error(f"napari-iis: {error}")
+            return
         if not mask.any():
-            show_warning(f"napari-iis: label {label_id} is not in '{labels.name}'")
+            on_frame = f" on frame {_frame_text(self.grid.frame)}" if self.grid.frame else ""
+            show_warning(f"napari-iis: label {label_id} is not in '{labels.name}'{on_frame}")
             return
         self.editing_label = label_id
         self.worker.submit("initial_mask", mask)
@@ -442,18 +485,22 @@ class SegmentationWidget(QWidget):
             show_warning("napari-iis: add a Points layer with a point on each object (e.g. from a spot detector), "
                          "or a Shapes layer with a box around each")
             return
+        shown_frame = frame_at(self.image_layer, self.grid, self.viewer.dims.point)
         try:
-            objects = layer_to_objects(layer, self.image_layer, self.grid)
+            objects = layer_to_objects(layer, self.image_layer, self.grid.at_frame(shown_frame)
+                                       if self.grid.frames is not None else self.grid)
         except ValueError as error:
             show_error(f"napari-iis: {error}")
             return
         if self._shown_mask is not None and self._shown_mask.area and self.editing_label is None:
             self.commit()  # the object in progress is kept, not replaced
+        if shown_frame != self.grid.frame:
+            self.start(self.image_layer, shown_frame)  # a series is labelled on the frame the viewer shows
         self.progress_bar.setValue(0)
         self.progress_bar.setVisible(True)
         self.cancel_button.setVisible(True)
         self.status.setText(f"labelling {len(objects)} objects from '{layer.name}'…")
-        self.worker.submit("label_objects", ObjectsToLabel(objects, layer.name))
+        self.worker.submit("label_objects", ObjectsToLabel(objects, layer.name, self.grid.frame))
 
     def propagate(self) -> None:
         """Carry the current object through the volume from the slice of the last prompt;
@@ -475,7 +522,9 @@ class SegmentationWidget(QWidget):
             self.cancel_button.setVisible(False)
 
     def commit(self) -> None:
-        self.worker.submit("commit")
+        """The object goes to the frame its session is on, even where the next report
+        arrives after the session moved to another frame."""
+        self.worker.submit("commit", self.grid.frame if self.grid is not None else ())
 
     def discard(self) -> None:
         self.editing_label = None
@@ -508,8 +557,8 @@ class SegmentationWidget(QWidget):
             show_error(f"napari-iis: {error}")
         if not self.worker.is_stale(report) and self.preview_layer is not None:
             self._show_current(report)
-        for mask in report.committed:
-            self._write_committed(mask)
+        for mask, frame in zip(report.committed, report.committed_frames):
+            self._write_committed(mask, frame)
         if report.labelled is not None:
             self._write_labelled(report)
 
@@ -530,7 +579,8 @@ class SegmentationWidget(QWidget):
             finally:
                 self._showing_shapes = False
         if report.session_ready:
-            self.status.setText("ready: click on an object (Control-click where the mask is wrong)")
+            on_frame = f" on frame {_frame_text(self.grid.frame)}" if self.grid is not None and self.grid.frame else ""
+            self.status.setText(f"ready{on_frame}: click on an object (Control-click where the mask is wrong)")
         elif not report.errors:
             count = len(report.prompts)
             text = f"current object: {_extent_text(report.mask, self.grid)}, {count} prompt{'' if count == 1 else 's'}"
@@ -553,7 +603,7 @@ class SegmentationWidget(QWidget):
             self.viewer.layers.selection.active = self.prompt_layer
         return layer
 
-    def _write_committed(self, mask: np.ndarray) -> None:
+    def _write_committed(self, mask: np.ndarray, frame: tuple[int, ...] = ()) -> None:
         editing, self.editing_label = self.editing_label, None
         if not mask.any() and editing is None:
             show_info("napari-iis: nothing to commit, the object is empty")
@@ -562,7 +612,7 @@ class SegmentationWidget(QWidget):
         label_id = editing if editing is not None else next_free_label(labels)
         try:
             written = write_object(labels, mask, label_id, overwrite=self.overwrite_check.isChecked(),
-                                   replace=editing is not None)
+                                   replace=editing is not None, frame=frame)
         except ValueError as error:
             show_error(f"napari-iis: {error}")
             return
@@ -574,7 +624,8 @@ class SegmentationWidget(QWidget):
         assert report.labelled is not None
         labels = self._target_labels()
         try:
-            first, written = write_label_image(labels, report.labelled, overwrite=self.overwrite_check.isChecked())
+            first, written = write_label_image(labels, report.labelled, overwrite=self.overwrite_check.isChecked(),
+                                               frame=report.labelled_frame)
         except ValueError as error:
             show_error(f"napari-iis: {error}")
             return
@@ -589,6 +640,10 @@ class SegmentationWidget(QWidget):
         self._close_loading()
         self.worker.close()
         super().closeEvent(event)
+
+
+def _frame_text(frame: tuple[int, ...]) -> str:
+    return ", ".join(str(i) for i in frame)
 
 
 def _extent_text(mask: SparseMask | None, grid: ImageGrid | None) -> str:

@@ -91,7 +91,7 @@ class ImageSource:
             raise ValueError(
                 f"unsupported image of shape {shape} ({kind}{self.ndim} spatial axes): "
                 "pass a 2D (Y, X), RGB (Y, X, 3) or 3D (Z, Y, X) image, and channel_axis= "
-                "for other multichannel layouts"
+                "for other multichannel layouts; a (T, Z, Y, X) series one volume at a time (series[t])"
             )
         if min(self.spatial_shape) == 0:
             raise ValueError(f"the image is empty (shape {shape})")

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 
 SUFFIXES = (".tif", ".tiff")
-# What napari-iis segments: a 2D image, a volume, either with RGB(A) samples last.
-SUPPORTED_AXES = ("YX", "ZYX", "YXS", "ZYXS")
+# What napari-iis segments: a 2D image, a volume, either with RGB(A) samples last, and a
+# time series of either (segmented frame by frame; a 2D series is also a stack to propagate through).
+SUPPORTED_AXES = ("YX", "ZYX", "YXS", "ZYXS", "TYX", "TZYX", "TYXS")
 _MICROMETRES_PER_UNIT = {
     "nm": 1e-3, "nanometer": 1e-3, "nanometre": 1e-3,
     "um": 1.0, "µm": 1.0, "μm": 1.0, "\\u00b5m": 1.0, "micron": 1.0, "microns": 1.0, "micrometer": 1.0,
@@ -28,13 +29,18 @@ _MICROMETRES_PER_UNIT = {
 @dataclass(frozen=True)
 class TiffStack:
     data: np.ndarray  # axes as in ``axes``, singleton axes dropped
-    axes: str  # e.g. "ZYX", "YXS" (samples: RGB)
+    axes: str  # e.g. "ZYX", "YXS" (samples: RGB), "TZYX" (time points)
     spacing: tuple[float, ...]  # one per spatial axis (Z)YX
     unit: str | None  # "µm" where the file named a unit, else None
 
     @property
     def spatial_ndim(self) -> int:
-        return len(self.axes.replace("S", ""))
+        return len(self.axes.replace("S", "").replace("T", ""))
+
+    @property
+    def layer_scale(self) -> tuple[float, ...]:
+        """The scale of a napari layer of ``data``: 1 per time point, the spacing in space."""
+        return (1.0,) * self.axes.count("T") + tuple(self.spacing)
 
 
 def is_tiff(path: str | Path) -> bool:
@@ -138,16 +144,17 @@ def read_tiff(path: str | Path) -> TiffStack:
 
 def write_tiff(path: str | Path, data: np.ndarray, spacing: tuple[float, ...] | None = None,
                unit: str = "µm") -> Path:
-    """A (z, y, x) or (y, x) image or label volume as an ImageJ TIFF calibrated in ``unit``
-    ("µm", "mm", …; Fiji and napari-iis read the spacing back)."""
+    """A (z, y, x) or (y, x) image or label volume, or a (t, z, y, x) series of volumes, as
+    an ImageJ TIFF calibrated in ``unit`` ("µm", "mm", …; Fiji and napari-iis read the
+    spacing back)."""
     import tifffile
 
     if _scale(unit) is None:
         raise ValueError(f"unknown length unit {unit!r} for a TIFF calibration; use µm, nm, mm, cm or m")
 
     data = np.asarray(data)
-    if data.ndim not in (2, 3):
-        raise ValueError(f"a TIFF stack needs 2 or 3 axes ((z,) y, x), got shape {data.shape}")
+    if data.ndim not in (2, 3, 4):
+        raise ValueError(f"a TIFF stack needs 2 to 4 axes ((t,) (z,) y, x), got shape {data.shape}")
     if data.dtype.kind in "iub":
         if data.min(initial=0) < 0 or data.max(initial=0) > np.iinfo(np.uint16).max:
             raise ValueError("ImageJ TIFFs hold labels 0-65535 only: save these labels as NIfTI (.nii.gz)")
@@ -155,9 +162,9 @@ def write_tiff(path: str | Path, data: np.ndarray, spacing: tuple[float, ...] | 
     else:
         data = data.astype(np.float32)
     spacing = tuple(spacing or (1.0,) * data.ndim)[-data.ndim:]
-    metadata = {"axes": "ZYX"[-data.ndim:], "unit": "um" if _scale(unit) == 1.0 else unit}
-    if data.ndim == 3:
-        metadata["spacing"] = float(spacing[0])
+    metadata = {"axes": "TZYX"[-data.ndim:], "unit": "um" if _scale(unit) == 1.0 else unit}
+    if data.ndim >= 3:
+        metadata["spacing"] = float(spacing[-3])
     tifffile.imwrite(str(path), data, imagej=True, resolution=(1.0 / spacing[-1], 1.0 / spacing[-2]),
                      metadata=metadata)
     return Path(path)

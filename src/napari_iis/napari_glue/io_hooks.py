@@ -50,8 +50,8 @@ def read_layers(path: str) -> list[tuple[Any, dict, str]]:
 
 
 def get_tiff_reader(path: str | list[str]) -> Callable[[str], list[tuple[Any, dict, str]]] | None:
-    """A 2D image or z-stack TIFF with its calibration; channels and time points are left
-    to napari's own reader."""
+    """A 2D image, z-stack or time series TIFF with its calibration; channels are left to
+    napari's own reader."""
     if isinstance(path, list) or not is_tiff(path) or not Path(path).is_file():
         return None
     return read_tiff_layers if readable_axes(path) else None
@@ -61,10 +61,10 @@ def read_tiff_layers(path: str) -> list[tuple[Any, dict, str]]:
     stack = read_tiff(path)
     name = Path(path).name.split(".")[0]
     labels = _is_labels(stack.data, name) and not stack.axes.endswith("S")
-    meta = {"name": name, "scale": stack.spacing,
+    meta = {"name": name, "scale": stack.layer_scale,
             "metadata": {"source_path": path, "spacing_unit": stack.unit}}
     if stack.unit is not None:
-        meta["units"] = (stack.unit,) * stack.spatial_ndim
+        meta["units"] = ("pixel",) * stack.axes.count("T") + (stack.unit,) * stack.spatial_ndim
     if stack.axes.endswith("S") and not labels:
         meta["rgb"] = True
     return [(stack.data, meta, "labels" if labels else "image")]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from napari.layers import Image, Labels, Points, Shapes
@@ -27,6 +27,21 @@ OWN_LAYER_NAMES = (PROMPTS_LAYER_NAME, SHAPES_LAYER_NAME, PREVIEW_LAYER_NAME)
 
 
 @dataclass(frozen=True)
+class FrameAxes:
+    """The leading axes of a 4D (or 5D) layer, e.g. time of a (T, Z, Y, X) series: the
+    session segments the volume of one frame, at ``index``."""
+
+    shape: tuple[int, ...]
+    scale: tuple[float, ...]
+    translate: tuple[float, ...]
+    units: tuple[str, ...]
+    index: tuple[int, ...]
+
+    def clipped(self, index: Sequence[float]) -> tuple[int, ...]:
+        return tuple(int(min(max(round(float(i)), 0), n - 1)) for i, n in zip(index, self.shape))
+
+
+@dataclass(frozen=True)
 class ImageGrid:
     """The spatial grid of an image layer, shared by the masks and prompts drawn on it:
     the layer's axes without an RGB axis or a leading channel axis."""
@@ -34,17 +49,39 @@ class ImageGrid:
     shape: tuple[int, ...]
     scale: tuple[float, ...]
     translate: tuple[float, ...]
-    channel_axis: int | None  # of the layer's data, as the session reads it
+    channel_axis: int | None  # of the frame's data, as the session reads it
     units: tuple[str, ...]  # per axis, as napari names them ("millimeter", "pixel")
+    frames: FrameAxes | None = None  # the layer's leading axes (e.g. time) beyond three spatial ones
 
     @property
     def ndim(self) -> int:
         return len(self.shape)
 
     @property
+    def frame(self) -> tuple[int, ...]:
+        """The index on the leading axes of the frame segmented; () for a 2D or 3D image."""
+        return () if self.frames is None else self.frames.index
+
+    @property
     def placement(self) -> dict[str, tuple]:
-        """The keywords that put a new layer on this grid."""
+        """The keywords that put a new layer on this grid (a frame's grid, shown on every frame)."""
         return {"scale": self.scale, "translate": self.translate, "units": self.units}
+
+    @property
+    def layer_shape(self) -> tuple[int, ...]:
+        """The shape of a labels layer for the whole image: every frame."""
+        return self.shape if self.frames is None else self.frames.shape + self.shape
+
+    @property
+    def layer_placement(self) -> dict[str, tuple]:
+        if self.frames is None:
+            return self.placement
+        return {"scale": self.frames.scale + self.scale, "translate": self.frames.translate + self.translate,
+                "units": self.frames.units + self.units}
+
+    def at_frame(self, index: tuple[int, ...]) -> ImageGrid:
+        assert self.frames is not None
+        return replace(self, frames=replace(self.frames, index=self.frames.clipped(index)))
 
     def physical_size(self, count: int) -> str | None:
         """``count`` pixels or voxels in the image's units ("152.3 mL"); None where its axes
@@ -62,7 +99,19 @@ def image_grid(image: Image, channels_first: bool = False) -> ImageGrid:
         if data.ndim < 3:
             raise ValueError(f"'{image.name}' has {data.ndim} axes: no axis is left for channels")
         return ImageGrid(tuple(data.shape[1:]), tuple(image.scale[1:]), tuple(image.translate[1:]), 0, units[1:])
-    return ImageGrid(tuple(data.shape), tuple(image.scale), tuple(image.translate), None, units)
+    leading = max(data.ndim - 3, 0)
+    scale, translate = tuple(image.scale), tuple(image.translate)
+    frames = None if leading == 0 else FrameAxes(
+        tuple(data.shape[:leading]), scale[:leading], translate[:leading], units[:leading], (0,) * leading)
+    return ImageGrid(tuple(data.shape[leading:]), scale[leading:], translate[leading:], None, units[leading:], frames)
+
+
+def frame_at(image: Image, grid: ImageGrid, world_position: Sequence[float]) -> tuple[int, ...]:
+    """The frame of ``image`` that ``world_position`` (a click, or the viewer's dims point) is on."""
+    if grid.frames is None:
+        return ()
+    position = image.world_to_data(tuple(world_position))
+    return grid.frames.clipped(position[: len(grid.frames.shape)])
 
 
 def chosen_window(image: Image) -> tuple[float, float] | None:
@@ -89,7 +138,10 @@ def looks_medical(image: Image) -> bool:
 
 
 def spatial_ndim(image: Image, channels_first: bool = False) -> int:
-    return image.data.ndim - (1 if image.rgb or channels_first else 0)
+    """The spatial axes of one frame: leading axes beyond three (time) are frames."""
+    if image.rgb or channels_first:
+        return image.data.ndim - 1
+    return min(image.data.ndim, 3)
 
 
 def make_prompt_layer(grid: ImageGrid) -> Points:
@@ -174,8 +226,10 @@ def make_preview_layer(grid: ImageGrid) -> Labels:
 
 
 def make_target_labels(grid: ImageGrid, name: str, metadata: dict) -> Labels:
-    """An empty labels layer on ``grid`` (``metadata``, e.g. a NIfTI affine, saves it on the image's grid)."""
-    return Labels(np.zeros(grid.shape, dtype=np.uint32), name=name, metadata=dict(metadata), **grid.placement)
+    """An empty labels layer on ``grid``, every frame of a series (``metadata``, e.g. a NIfTI
+    affine, saves it on the image's grid)."""
+    return Labels(np.zeros(grid.layer_shape, dtype=np.uint32), name=name, metadata=dict(metadata),
+                  **grid.layer_placement)
 
 
 def show_mask(layer: Labels, mask: SparseMask, shown: SparseMask | None) -> None:
@@ -201,34 +255,61 @@ def next_free_label(labels: Labels) -> int:
     return int(np.asarray(labels.data).max()) + 1
 
 
+def frame_labels(labels: Labels, frame: tuple[int, ...], shape: tuple[int, ...]) -> np.ndarray:
+    """The labels of ``frame`` of a series' labels layer (the whole layer where it has the
+    frame's ``shape``), as an array."""
+    layer_shape = tuple(labels.data.shape)
+    if layer_shape == tuple(shape):
+        return np.asarray(labels.data)
+    if frame and len(layer_shape) == len(frame) + len(shape) and layer_shape[len(frame):] == tuple(shape):
+        return np.asarray(labels.data[tuple(frame)])
+    raise ValueError(f"masks of shape {tuple(shape)} do not fit the labels layer {layer_shape}"
+                     + (": choose one with the image's frame axes, or a new labels layer" if frame else ""))
+
+
+def _set_frame_pixels(labels: Labels, frame: tuple[int, ...], indices: tuple[np.ndarray, ...],
+                      values: np.ndarray) -> None:
+    """``data_setitem`` at ``indices`` of one frame: one step of the layer's undo history."""
+    if labels.data.ndim > len(indices):
+        indices = tuple(np.full(len(values), i, dtype=np.intp) for i in frame) + tuple(indices)
+    labels.data_setitem(indices, values)
+
+
 def write_object(
-    labels: Labels, mask: np.ndarray, label_id: int, overwrite: bool = False, replace: bool = False
+    labels: Labels, mask: np.ndarray, label_id: int, overwrite: bool = False, replace: bool = False,
+    frame: tuple[int, ...] = (),
 ) -> int:
-    """Write ``mask`` as ``label_id`` in one step of the layer's own undo history.
+    """Write ``mask`` as ``label_id`` in one step of the layer's own undo history (on
+    ``frame`` of a series' labels).
 
     Pixels of other objects are kept unless ``overwrite``; with ``replace`` the pixels of
     ``label_id`` outside ``mask`` are cleared (an edited object). Returns the pixels the
     object holds where it was written (0 where nothing changed).
     """
-    if mask.shape != labels.data.shape:
-        raise ValueError(f"the mask of shape {mask.shape} does not fit the labels layer {labels.data.shape}")
     if label_id > np.iinfo(labels.data.dtype).max if labels.data.dtype.kind in "iu" else False:
         raise ValueError(f"label {label_id} does not fit the labels layer's {labels.data.dtype}")
-    current = np.asarray(labels.data)
+    current = frame_labels(labels, frame, mask.shape)
     writable = writable_pixels(current, mask, label_id, overwrite)
     cleared = (current == label_id) & ~mask if replace else np.zeros_like(mask)
     changed = (writable & (current != label_id)) | cleared
     indices = np.nonzero(changed)
     if len(indices[0]) == 0:
         return 0
-    values = np.where(writable[indices], label_id, 0).astype(current.dtype)
-    labels.data_setitem(indices, values)
+    _set_frame_pixels(labels, frame, indices, np.where(writable[indices], label_id, 0).astype(current.dtype))
     return int(writable.sum())
 
 
 def _on_image_grid(layer: Points | Shapes, image: Image, grid: ImageGrid, points: np.ndarray) -> list[np.ndarray]:
     """Data coordinates of ``layer`` as data coordinates on ``image``'s spatial grid."""
     return [np.asarray(image.world_to_data(layer.data_to_world(p)))[-grid.ndim:] for p in np.asarray(points)]
+
+
+def _on_grid_frame(layer: Points | Shapes, image: Image, grid: ImageGrid, point: np.ndarray) -> bool:
+    """Whether a point of ``layer`` is on the frame of a series that ``grid`` segments (a
+    layer without the frame axes is on every frame)."""
+    if grid.frames is None or layer.ndim <= grid.ndim:
+        return True
+    return frame_at(image, grid, layer.data_to_world(point)) == grid.frame
 
 
 def layer_to_objects(layer: Points | Shapes, image: Image, grid: ImageGrid) -> dict[int, list[Prompt]]:
@@ -239,29 +320,42 @@ def layer_to_objects(layer: Points | Shapes, image: Image, grid: ImageGrid) -> d
     if len(layer.data) == 0:
         raise ValueError(f"'{layer.name}' is empty: put a point (or a box) on each object")
     if isinstance(layer, Shapes):
+        shapes = [(kind, vertices) for kind, vertices in zip(layer.shape_type, layer.data)
+                  if _on_grid_frame(layer, image, grid, np.asarray(vertices)[0])]
+        if not shapes:
+            raise ValueError(_nothing_on_frame(layer, grid))
         prompts = [shape_to_prompt(kind, np.asarray(_on_image_grid(layer, image, grid, vertices)), True)
-                   for kind, vertices in zip(layer.shape_type, layer.data)]
+                   for kind, vertices in shapes]
         if any(prompt is None for prompt in prompts):
             raise ValueError(f"'{layer.name}' holds shapes that are no prompt: use rectangles (boxes), polygons "
                              "(lassos) or paths (scribbles)")
         return {label_id: [prompt] for label_id, prompt in enumerate(prompts, start=1)}
-    features = layer.features
+    points = np.asarray(layer.data)
+    kept = np.asarray([_on_grid_frame(layer, image, grid, point) for point in points], dtype=bool)
+    if not kept.any():
+        raise ValueError(_nothing_on_frame(layer, grid))
+    features = layer.features[kept]
     positive = features["positive"].to_numpy(dtype=bool) if "positive" in features else None
     grouping = next((c for c in OBJECT_COLUMNS if c in features), None)
-    objects = clicks_by_object(_on_image_grid(layer, image, grid, layer.data), positive,
+    objects = clicks_by_object(_on_image_grid(layer, image, grid, points[kept]), positive,
                                features[grouping].to_numpy() if grouping else None,
                                where=lambda i: f"point {i} of '{layer.name}'")
     return {label_id: prompts for label_id, prompts in enumerate(objects.values(), start=1)}
 
 
-def write_label_image(layer: Labels, labels: np.ndarray, overwrite: bool = False) -> tuple[int, int]:
-    """Add the objects of ``labels`` (ids 1, 2, …) to ``layer`` under its next free ids, in
-    one step of its undo history; pixels of other objects are kept unless ``overwrite``.
-    Returns the first id given and the number of objects written."""
-    if labels.shape != layer.data.shape:
-        raise ValueError(f"labels of shape {labels.shape} do not fit the labels layer {layer.data.shape}")
+def _nothing_on_frame(layer: Points | Shapes, grid: ImageGrid) -> str:
+    frame = ", ".join(str(i) for i in grid.frame)
+    return f"no prompt of '{layer.name}' is on frame {frame}: go to a frame that has some and press Label each"
+
+
+def write_label_image(layer: Labels, labels: np.ndarray, overwrite: bool = False,
+                      frame: tuple[int, ...] = ()) -> tuple[int, int]:
+    """Add the objects of ``labels`` (ids 1, 2, …) to ``layer`` (on ``frame`` of a series'
+    labels) under its next free ids, in one step of its undo history; pixels of other
+    objects are kept unless ``overwrite``. Returns the first id given and the number of
+    objects written."""
+    current = frame_labels(layer, frame, labels.shape)
     first = next_free_label(layer)
-    current = np.asarray(layer.data)
     incoming = labels > 0
     writable = incoming if overwrite else incoming & (current == 0)
     indices = np.nonzero(writable)
@@ -270,5 +364,5 @@ def write_label_image(layer: Labels, labels: np.ndarray, overwrite: bool = False
     values = labels[indices].astype(np.int64) + (first - 1)
     if values.max() > np.iinfo(current.dtype).max:
         raise ValueError(f"label {int(values.max())} does not fit the labels layer's {current.dtype}")
-    layer.data_setitem(indices, values.astype(current.dtype))
+    _set_frame_pixels(layer, frame, indices, values.astype(current.dtype))
     return first, len(np.unique(labels[indices]))

@@ -38,6 +38,7 @@ class ObjectsToLabel:
 
     objects: dict[int, list[Prompt]]
     source: str  # what the prompts came from, for the report
+    frame: tuple[int, ...] = ()  # of a series, where the labels go
 
 
 @dataclass(frozen=True)
@@ -53,12 +54,14 @@ class WorkerReport:
     mask: SparseMask | None = None
     prompts: tuple[Prompt, ...] = ()
     committed: list[np.ndarray] = field(default_factory=list)
+    committed_frames: list[tuple[int, ...]] = field(default_factory=list)  # a commit's payload: where it goes
     errors: list[str] = field(default_factory=list)
     session_ready: bool = False
     propagation_ends: tuple[PropagationEnd, ...] = ()  # of a propagation in this batch
     labelled: np.ndarray | None = None  # a label image from ``label_objects``, ids as requested
     labelled_count: tuple[int, int] = (0, 0)  # objects segmented, objects requested
     labelled_source: str = ""
+    labelled_frame: tuple[int, ...] = ()
 
 
 SessionFactory = Callable[[], InteractiveSession]
@@ -153,6 +156,7 @@ class SessionWorker(QObject):
                 self._session.reset()
             elif operation.kind == "commit":
                 report.committed.append(self._session.commit())
+                report.committed_frames.append(tuple(operation.payload or ()))
             elif operation.kind == "initial_mask":
                 self._guarded(report, lambda: self._session.set_initial_mask(operation.payload))
             elif operation.kind == "propagate":
@@ -208,6 +212,7 @@ class SessionWorker(QObject):
                                                                progress=watched, on_error=failed))
         if labels is not None:
             report.labelled, report.labelled_count, report.labelled_source = labels, (done, total), request.source
+            report.labelled_frame = request.frame
         self.progressed.emit(total, total)
 
     @staticmethod
