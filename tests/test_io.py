@@ -136,6 +136,30 @@ def test_napari_opens_nifti_with_spacing_and_saves_labels_on_its_grid(make_napar
     assert np.array_equal(np.asarray(reopened.data), labels.data)
 
 
+
+def test_a_4d_nifti_opens_as_a_series_of_volumes_and_its_labels_save_on_its_grid(make_napari_viewer, ct_path,
+                                                                                   tmp_path):
+    raw = nib.load(str(ct_path))
+    phases = np.stack([np.asanyarray(raw.dataobj), np.roll(np.asanyarray(raw.dataobj), 2, axis=0)], axis=-1)
+    series_path = tmp_path / "ct_phases.nii.gz"
+    nib.save(nib.Nifti1Image(phases, raw.affine), str(series_path))
+    viewer = make_napari_viewer()
+    (layer,) = viewer.open(str(series_path), plugin="napari-iis")
+    assert layer.data.shape == (2, 30, 101, 122) and tuple(layer.scale) == (1.0, 3.0, 3.0, 3.0)
+    assert tuple(layer.contrast_limits) == (-160, 240)
+    np.testing.assert_array_equal(layer.data[0], load_ct()[0])  # each phase as radiologists read it
+    labels = viewer.add_labels(np.zeros(layer.data.shape, np.uint8), name="organ",
+                               scale=layer.scale, metadata=dict(layer.metadata))
+    labels.data[1, 10:12, 40:50, 50:60] = 1
+    out = tmp_path / "organ_phases.nii.gz"
+    labels.save(str(out), plugin="napari-iis")
+    saved = nib.load(str(out))
+    assert saved.shape == phases.shape and np.allclose(saved.affine, raw.affine)
+    on_file_grid = np.transpose(np.asanyarray(saved.dataobj), (3, 2, 1, 0))
+    assert np.array_equal(on_file_grid, labels.data[:, :, ::-1, ::-1])
+    (reopened,) = viewer.open(str(out), plugin="napari-iis", layer_type="labels")
+    assert np.array_equal(np.asarray(reopened.data), labels.data)
+
 def test_dicom_series_is_one_volume_on_the_grid_of_its_nifti_labels(data_dir):
     from napari_iis.io.dicom import read_dicom_series
 

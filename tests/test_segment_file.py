@@ -239,3 +239,24 @@ def test_one_volume_of_a_tzyx_series_is_segmented_with_frame(data_dir, tmp_path,
     labels = read_tiff(tmp_path / "labels.tif")
     assert labels.data.shape == series.shape[1:] and labels.spacing == pytest.approx((2.0, 0.5, 0.5))
     assert dice(truths[2], labels.data == 1) > 0.7 and dice(truths[0], labels.data == 1) < 0.7
+
+
+def test_a_phase_of_a_4d_nifti_is_segmented_as_its_own_volume_would_be(data_dir, tmp_path):
+    import nibabel as nib
+
+    ct_path = data_dir / "3d/ct_abdomen/abdomen3mm_image.nii.gz"
+    raw = nib.load(str(ct_path))
+    voxels = np.asanyarray(raw.dataobj)
+    nib.save(nib.Nifti1Image(np.stack([np.roll(voxels, 2, axis=0), voxels], -1), raw.affine),
+             str(tmp_path / "phases.nii.gz"))
+    _, labels, _ = load_ct()
+    organ = labels == 2
+    plane = int(np.argmax(organ.sum(axis=(1, 2))))
+    _write_points(tmp_path / "organ.csv", [(plane, *first_click(organ[plane]).position)])
+    for image, out, extra in ((tmp_path / "phases.nii.gz", "phase.nii.gz", ["--frame", "1"]),
+                              (ct_path, "volume.nii.gz", [])):
+        assert main(["segment", str(image), str(tmp_path / "organ.csv"), "-o", str(tmp_path / out), *extra]) == 0
+    phase, volume = (nib.load(str(tmp_path / name)) for name in ("phase.nii.gz", "volume.nii.gz"))
+    assert np.allclose(phase.affine, raw.affine) and phase.shape == raw.shape
+    assert np.asanyarray(volume.dataobj).any()
+    assert np.array_equal(np.asanyarray(phase.dataobj), np.asanyarray(volume.dataobj))

@@ -21,7 +21,7 @@ SUFFIXES = (".nii", ".nii.gz")
 
 @dataclass(frozen=True)
 class Volume:
-    data: np.ndarray  # (z, y, x)
+    data: np.ndarray  # (z, y, x), or (t, z, y, x) for a series read with ``series=True``
     spacing: tuple[float, float, float]  # (z, y, x) in ``unit``
     affine: np.ndarray  # 4x4, voxel (x, y, z) index to world (RAS mm), as in the file
     unit: str = "mm"  # of the spacing: "mm", "µm" or "m"
@@ -38,8 +38,10 @@ CT_SOFT_TISSUE_WINDOW = (-160.0, 240.0)
 def ct_window(data: np.ndarray) -> tuple[float, float] | None:
     """The soft-tissue window for a CT in Hounsfield units (signed integers or floats, air
     near -1000), else None. Reads at most 5 slices (a chunked volume is not read whole)."""
-    if data.dtype.kind not in "if" or data.ndim != 3:
+    if data.dtype.kind not in "if" or data.ndim not in (3, 4):
         return None
+    if data.ndim == 4:
+        data = data[0]  # a series' first volume
     planes = np.unique(np.linspace(0, data.shape[0] - 1, min(data.shape[0], 5)).round().astype(int))
     step = sample_step(data.shape[1:], 400_000)
     sample = np.stack([np.asarray(data[int(p), ::step, ::step]) for p in planes])
@@ -78,19 +80,24 @@ def is_nifti(path: str | Path) -> bool:
     return str(path).lower().endswith(SUFFIXES)
 
 
-def read_nifti(path: str | Path) -> Volume:
+def read_nifti(path: str | Path, series: bool = False) -> Volume:
+    """A 3D volume as (z, y, x); with ``series``, a 4D file (x, y, z, t), e.g. cardiac
+    phases or a dynamic MRI, as (t, z, y, x) (a single volume stays 3D)."""
     import nibabel as nib
 
     image = nib.load(str(path))
     shape = tuple(image.shape)
-    if len(shape) < 3 or any(n != 1 for n in shape[3:]):
+    kept = tuple(n for n in shape[3:] if n != 1)
+    if len(shape) < 3 or len(kept) > (1 if series else 0):
         extra = f" ({int(np.prod(shape[3:]))} volumes along axes 4 and up: a time series?)" if len(shape) > 3 else ""
-        raise ValueError(f"{path} has shape {shape}{extra}; napari-iis reads 3D NIfTI volumes: "
-                         "save the volume to segment as its own 3D file (e.g. nibabel's image.slicer[..., 0])")
-    data = _voxels(image).reshape(shape[:3])
+        raise ValueError(f"{path} has shape {shape}{extra}; napari-iis reads 3D NIfTI volumes"
+                         + (" and series of them" if series else "")
+                         + ": save the volume to segment as its own 3D file (e.g. nibabel's image.slicer[..., 0])")
+    data = _voxels(image).reshape(shape[:3] + kept)
     zooms = tuple(float(z) for z in image.header.get_zooms()[:3])
     unit = _NIFTI_UNITS.get(image.header.get_xyzt_units()[0], "mm")
-    return Volume(np.transpose(data, (2, 1, 0)), (zooms[2], zooms[1], zooms[0]), np.asarray(image.affine, float), unit)
+    order = (3, 2, 1, 0) if kept else (2, 1, 0)
+    return Volume(np.transpose(data, order), (zooms[2], zooms[1], zooms[0]), np.asarray(image.affine, float), unit)
 
 
 def _voxels(image) -> np.ndarray:
@@ -108,7 +115,7 @@ def _voxels(image) -> np.ndarray:
         integral = np.iinfo(np.int16).min <= low and high <= np.iinfo(np.int16).max
     scaled = np.empty(raw.shape, np.int16 if integral else np.float32)
     for z in range(raw.shape[2]):  # a slice at a time: no whole-volume float copy
-        scaled[:, :, z] = raw[:, :, z].astype(np.float32 if not integral else np.int32) * slope + inter
+        scaled[:, :, z, ...] = raw[:, :, z, ...].astype(np.float32 if not integral else np.int32) * slope + inter
     return scaled
 
 
@@ -141,16 +148,17 @@ def on_grid(volume: Volume, affine: np.ndarray, shape: tuple[int, ...]) -> np.nd
 
 def write_nifti(path: str | Path, data: np.ndarray, affine: np.ndarray | None = None,
                 spacing: tuple[float, ...] | None = None, unit: str = "mm") -> Path:
-    """Write a (z, y, x) volume; ``affine`` (from the image) or else ``spacing`` (in
-    ``unit``: "mm" or, for microscopy, "micron") sets the grid."""
+    """Write a (z, y, x) volume, or a (t, z, y, x) series of them; ``affine`` (from the
+    image) or else ``spacing`` (of z, y, x, in ``unit``: "mm" or, for microscopy,
+    "micron") sets the grid."""
     import nibabel as nib
 
-    if data.ndim != 3:
-        raise ValueError(f"a NIfTI volume needs 3 axes (z, y, x), got shape {data.shape}")
+    if data.ndim not in (3, 4):
+        raise ValueError(f"a NIfTI volume needs 3 axes (z, y, x) (4 for a series), got shape {data.shape}")
     if affine is None:
-        z, y, x = spacing or (1.0, 1.0, 1.0)
+        z, y, x = tuple(spacing or (1.0, 1.0, 1.0))[-3:]
         affine = np.diag([x, y, z, 1.0])
-    array = np.transpose(np.asarray(data), (2, 1, 0))
+    array = np.transpose(np.asarray(data), tuple(reversed(range(data.ndim))))
     if array.dtype.kind in "iub" and 0 <= array.min(initial=0) and array.max(initial=0) <= np.iinfo(np.uint16).max:
         array = array.astype(np.uint16 if array.max(initial=0) > 255 else np.uint8)
     image = nib.Nifti1Image(np.ascontiguousarray(array), np.asarray(affine, float))

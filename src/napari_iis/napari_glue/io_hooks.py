@@ -45,7 +45,7 @@ def _series_folder(path: str) -> Path:
 def read_layers(path: str) -> list[tuple[Any, dict, str]]:
     """An image layer (or a labels layer for integer volumes named *label*, *mask* or *seg*)."""
     name = Path(path).name.split(".nii")[0]
-    volume = read_nifti(path)
+    volume = read_nifti(path, series=True)
     return _layers(volume, path, name, _is_labels(volume.data, name))
 
 
@@ -110,7 +110,7 @@ def check_labels_path(path: str | Path, ndim: int) -> None:
         raise ValueError(f"{path.name}: save labels as .nii.gz (volumes), .tif, .png (2D) or .npy")
     if lower.endswith(".png") and ndim != 2:
         raise ValueError(f"{path.name}: a PNG holds 2D labels; save a volume's labels as .nii.gz or .tif")
-    if is_nifti(lower) and ndim != 3:
+    if is_nifti(lower) and ndim not in (3, 4):
         raise ValueError(f"{path.name}: NIfTI holds volumes; save a 2D image's labels as .png or .tif")
 
 
@@ -154,13 +154,20 @@ def _layers(volume: Volume, path: str, name: str, labels: bool) -> list[tuple[An
     """The volume as radiologists read it (flipped views, no copy), with the file's affine
     and the flips in its metadata so that labels save onto the file's own grid."""
     flips = radiological_flips(volume.affine)
-    meta = {"name": name, "scale": volume.spacing, "units": (volume.unit,) * 3,
+    frames = volume.data.ndim - 3  # a series' time axis comes first, 1 per time point
+    meta = {"name": name, "scale": (1.0,) * frames + tuple(volume.spacing),
+            "units": ("pixel",) * frames + (volume.unit,) * 3,
             "metadata": {AFFINE_KEY: volume.affine.tolist(), FLIPS_KEY: list(flips), "source_path": path,
                          "spacing_unit": volume.unit}}
     window = None if labels else ct_window(volume.data)
     if window is not None:
         meta["contrast_limits"] = window  # the widget then segments through this window too
-    return [(np.flip(volume.data, flips), meta, "labels" if labels else "image")]
+    return [(np.flip(volume.data, _trailing(flips, volume.data.ndim)), meta, "labels" if labels else "image")]
+
+
+def _trailing(spatial_axes: Any, ndim: int) -> tuple[int, ...]:
+    """(z, y, x) axis numbers as axes of an ``ndim``-D array whose last three are z, y, x."""
+    return tuple(int(a) + ndim - 3 for a in spatial_axes)
 
 
 def write_labels(path: str, data: Any, meta: dict) -> list[str]:
@@ -168,7 +175,7 @@ def write_labels(path: str, data: Any, meta: dict) -> list[str]:
     shown with travel in metadata)."""
     metadata = meta.get("metadata") or {}
     affine = metadata.get(AFFINE_KEY)
-    on_file_grid = np.flip(np.asarray(data), tuple(metadata.get(FLIPS_KEY, ())))
+    on_file_grid = np.flip(np.asarray(data), _trailing(metadata.get(FLIPS_KEY, ()), np.ndim(data)))
     written = write_nifti(path, on_file_grid, None if affine is None else np.asarray(affine),
                           tuple(meta.get("scale", (1.0, 1.0, 1.0)))[-3:],
                           unit=_NIFTI_UNIT_NAMES.get(metadata.get("spacing_unit"), "mm"))
