@@ -324,6 +324,21 @@ def test_a_click_in_the_3d_view_lands_on_the_ball_under_the_cursor(viewer_and_wi
     assert widget.shapes_layer.mode == "pan_zoom"
 
 
+
+def test_a_click_in_the_3d_view_of_a_series_lands_on_the_ball_of_the_frame_shown(viewer_and_widget, qtbot):
+    viewer, start = viewer_and_widget
+    volume, near, _ = two_balls_at_two_depths()
+    series = np.stack([volume, volume[::-1]])  # frame 1: the dim ball deep down, at z 31
+    layer, widget = start(series, engine="watershed", rendering="mip")
+    viewer.dims.ndisplay = 3
+    viewer.dims.set_current_step(0, 1)
+    viewer.reset_view()
+    qtbot.wait(50)
+    click(viewer, layer, (20, 20))
+    wait_idle(qtbot, widget)
+    assert widget.grid.frame == (1,) and widget.prompt_layer.data[-1][0] == pytest.approx(31, abs=1)
+    assert iou(near[::-1], widget.preview_layer.data > 0) > 0.6
+
 def test_a_click_in_the_3d_view_of_a_plane_lands_on_the_plane(viewer_and_widget, qtbot):
     viewer, start = viewer_and_widget
     volume, _, far = two_balls_at_two_depths()
