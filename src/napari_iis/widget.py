@@ -40,6 +40,7 @@ from .napari_glue.layers import (
     chosen_window,
     frame_at,
     frame_labels,
+    frame_text,
     image_grid,
     looks_medical,
     layer_to_objects,
@@ -378,7 +379,7 @@ class SegmentationWidget(QWidget):
         if self.grid is None or frame == self.grid.frame:
             return True
         if (self._shown_mask is not None and self._shown_mask.area) or self.editing_label is not None:
-            show_warning(f"napari-iis: the object in progress is on frame {_frame_text(self.grid.frame)}: "
+            show_warning(f"napari-iis: the object in progress is on frame {frame_text(self.grid.frame)}: "
                          "commit it (Enter) or discard it (Esc), then prompt on this frame")
             return False
         self.start(self.image_layer, frame)
@@ -465,7 +466,7 @@ class SegmentationWidget(QWidget):
             show_error(f"napari-iis: {error}")
             return
         if not mask.any():
-            on_frame = f" on frame {_frame_text(self.grid.frame)}" if self.grid.frame else ""
+            on_frame = f" on frame {frame_text(self.grid.frame)}" if self.grid.frame else ""
             show_warning(f"napari-iis: label {label_id} is not in '{labels.name}'{on_frame}")
             return
         self.editing_label = label_id
@@ -579,7 +580,7 @@ class SegmentationWidget(QWidget):
             finally:
                 self._showing_shapes = False
         if report.session_ready:
-            on_frame = f" on frame {_frame_text(self.grid.frame)}" if self.grid is not None and self.grid.frame else ""
+            on_frame = f" on frame {frame_text(self.grid.frame)}" if self.grid is not None and self.grid.frame else ""
             self.status.setText(f"ready{on_frame}: click on an object (Control-click where the mask is wrong)")
         elif not report.errors:
             count = len(report.prompts)
@@ -640,10 +641,6 @@ class SegmentationWidget(QWidget):
         self._close_loading()
         self.worker.close()
         super().closeEvent(event)
-
-
-def _frame_text(frame: tuple[int, ...]) -> str:
-    return ", ".join(str(i) for i in frame)
 
 
 def _extent_text(mask: SparseMask | None, grid: ImageGrid | None) -> str:

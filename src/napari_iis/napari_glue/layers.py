@@ -343,9 +343,14 @@ def layer_to_objects(layer: Points | Shapes, image: Image, grid: ImageGrid) -> d
     return {label_id: prompts for label_id, prompts in enumerate(objects.values(), start=1)}
 
 
+def frame_text(frame: tuple[int, ...]) -> str:
+    """A frame's index as the status line says it ("2", or "2, 0" on two leading axes)."""
+    return ", ".join(str(i) for i in frame)
+
+
 def _nothing_on_frame(layer: Points | Shapes, grid: ImageGrid) -> str:
-    frame = ", ".join(str(i) for i in grid.frame)
-    return f"no prompt of '{layer.name}' is on frame {frame}: go to a frame that has some and press Label each"
+    return (f"no prompt of '{layer.name}' is on frame {frame_text(grid.frame)}: go to a frame that has some "
+            "and press Label each")
 
 
 def write_label_image(layer: Labels, labels: np.ndarray, overwrite: bool = False,
