@@ -715,7 +715,7 @@ def test_a_series_of_volumes_is_segmented_frame_by_frame_into_one_labels_layer(v
     assert not np.asarray(labels.data[2]).any() and (np.asarray(labels.data[1]) == 1).any()
 
 
-def test_points_of_a_series_are_labelled_on_the_frame_shown(viewer_and_widget, qtbot, data_dir):
+def test_the_detections_of_a_series_are_labelled_on_their_own_frames(viewer_and_widget, qtbot, data_dir):
     viewer, start = viewer_and_widget
     series, truths = nuclei_series(data_dir)
     layer, widget = start(series)
@@ -723,23 +723,45 @@ def test_points_of_a_series_are_labelled_on_the_frame_shown(viewer_and_widget, q
     widget.start(layer)
     wait_idle(qtbot, widget)
     centres = []
-    for t in (0, 2):
+    for t in (2, 0):
         plane = int(np.argmax(truths[t].sum(axis=(1, 2))))
         centres.append((t, plane, *np.argwhere(truths[t][plane]).mean(axis=0).round()))
     viewer.add_points(np.asarray(centres), name="detections", ndim=4)
-    viewer.dims.set_current_step(0, 2)
+    viewer.dims.set_current_step(0, 1)
     widget.label_points()
     wait_idle(qtbot, widget)
     labels = viewer.layers[LABELS_LAYER_NAME]
     written = np.asarray(labels.data)
-    assert widget.grid.frame == (2,)
-    assert dice(truths[2], written[2] == 1) > 0.7 and not written[[0, 1]].any()
-    viewer.dims.set_current_step(0, 1)
-    widget.label_points()
-    wait_idle(qtbot, widget)
-    assert np.array_equal(np.asarray(labels.data), written), "no detection is on frame 1: nothing is written"
-    viewer.dims.set_current_step(0, 0)
-    widget.label_points()
+    assert dice(truths[0], written[0] == 1) > 0.7 and dice(truths[2], written[2] == 2) > 0.7  # in frame order
+    assert not written[1].any() and set(np.unique(written)) == {0, 1, 2}
+    assert "2 objects from 'detections'" in widget.status.text() and "on 2 frames" in widget.status.text()
+    assert widget.grid.frame == (2,) and not widget.preview_layer.visible  # the viewer still shows frame 1
+
+    plane = int(np.argmax(truths[1].sum(axis=(1, 2))))
+    viewer.add_points([(plane, *np.argwhere(truths[1][plane]).mean(axis=0).round())], name="one", ndim=3)
+    widget.label_points(viewer.layers["one"])  # a layer without the time axis: the frame shown
     wait_idle(qtbot, widget)
     written = np.asarray(labels.data)
-    assert dice(truths[0], written[0] == 2) > 0.7 and dice(truths[2], written[2] == 1) > 0.7
+    assert widget.grid.frame == (1,) and dice(truths[1], written[1] == 3) > 0.7
+    assert dice(truths[0], written[0] == 1) > 0.7 and dice(truths[2], written[2] == 2) > 0.7
+
+def test_one_cancel_stops_a_labelling_run_over_the_frames_of_a_series(viewer_and_widget, qtbot, data_dir):
+    from napari_iis.io.tiff import read_tiff
+
+    viewer, start = viewer_and_widget
+    series, _ = nuclei_series(data_dir)
+    stack_labels = read_tiff(data_dir / "3d/synthetic_nuclei/stardist_synth_labels.tif").data
+    centres = [np.argwhere(stack_labels == i).mean(axis=0) for i in np.unique(stack_labels[stack_labels > 0])]
+    points = [(t, z, y, x + 3 * t) for t in range(3) for z, y, x in centres]
+    layer, widget = start(series)
+    viewer.add_points(np.asarray(points), name="every nucleus", ndim=4)
+    widget.label_points()
+    qtbot.waitUntil(lambda: widget.progress_bar.value() >= 3, timeout=30_000)
+    widget.cancel_button.click()
+    wait_idle(qtbot, widget)
+    done = int(widget.status.text().split("cancelled after ")[1].split(" of")[0])
+    assert 3 <= done < len(centres) and f"of {len(points)} objects" in widget.status.text()
+    written = np.asarray(viewer.layers[LABELS_LAYER_NAME].data)
+    assert 0 < len(np.unique(written[0][written[0] > 0])) <= done
+    assert not written[1:].any(), "the frames after the cancel are not labelled"
+    assert not widget.progress_bar.isVisible()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -41,6 +42,7 @@ from .napari_glue.layers import (
     frame_at,
     frame_labels,
     frame_text,
+    frames_with_prompts,
     image_grid,
     looks_medical,
     layer_to_objects,
@@ -86,6 +88,7 @@ class SegmentationWidget(QWidget):
         self.negative_mode = False
         self._engines: dict[str, Engine] = {}
         self.last_report: WorkerReport | None = None
+        self._labelling_run = LabellingSummary("")
 
         self.worker = SessionWorker()
         self.worker.reported.connect(self._on_report)
@@ -307,6 +310,7 @@ class SegmentationWidget(QWidget):
         bind_keys(self.prompt_layer, keys)
         bind_keys(self.shapes_layer, {k: v for k, v in keys.items() if k != "Escape"})
         self.viewer.layers.selection.active = self.prompt_layer
+        self._show_own_layers_on_their_frame()
         engine_name = self.engine_combo.currentText()
         spacing = tuple(float(s) for s in grid.scale)
         slice_mode = True if self.slices_check.isChecked() and grid.ndim == 3 else None
@@ -486,22 +490,28 @@ class SegmentationWidget(QWidget):
             show_warning("napari-iis: add a Points layer with a point on each object (e.g. from a spot detector), "
                          "or a Shapes layer with a box around each")
             return
-        shown_frame = frame_at(self.image_layer, self.grid, self.viewer.dims.point)
+        image, grid = self.image_layer, self.grid
+        frames = frames_with_prompts(layer, image, grid) or [frame_at(image, grid, self.viewer.dims.point)]
         try:
-            objects = layer_to_objects(layer, self.image_layer, self.grid.at_frame(shown_frame)
-                                       if self.grid.frames is not None else self.grid)
+            per_frame = {frame: layer_to_objects(layer, image, grid.at_frame(frame) if grid.frames else grid)
+                         for frame in frames}
         except ValueError as error:
             show_error(f"napari-iis: {error}")
             return
         if self._shown_mask is not None and self._shown_mask.area and self.editing_label is None:
             self.commit()  # the object in progress is kept, not replaced
-        if shown_frame != self.grid.frame:
-            self.start(self.image_layer, shown_frame)  # a series is labelled on the frame the viewer shows
         self.progress_bar.setValue(0)
         self.progress_bar.setVisible(True)
         self.cancel_button.setVisible(True)
-        self.status.setText(f"labelling {len(objects)} objects from '{layer.name}'…")
-        self.worker.submit("label_objects", ObjectsToLabel(objects, layer.name, self.grid.frame))
+        run_total, done_before = sum(len(objects) for objects in per_frame.values()), 0
+        for frame, objects in per_frame.items():  # a series: each frame with prompts, in order
+            if frame != self.grid.frame:
+                self.start(image, frame)
+            self.worker.submit("label_objects", ObjectsToLabel(objects, layer.name, frame, done_before > 0,
+                                                               done_before, run_total))
+            done_before += len(objects)
+        on_frames = f" on {len(per_frame)} frames" if len(per_frame) > 1 else ""
+        self.status.setText(f"labelling {run_total} objects{on_frames} from '{layer.name}'…")
 
     def propagate(self) -> None:
         """Carry the current object through the volume from the slice of the last prompt;
@@ -560,7 +570,7 @@ class SegmentationWidget(QWidget):
             self._show_current(report)
         for mask, frame in zip(report.committed, report.committed_frames):
             self._write_committed(mask, frame)
-        if report.labelled is not None:
+        if report.labelled:
             self._write_labelled(report)
 
     def _show_current(self, report: WorkerReport) -> None:
@@ -622,25 +632,53 @@ class SegmentationWidget(QWidget):
                             f"{f', {size}' if size else ''}) to '{labels.name}'")
 
     def _write_labelled(self, report: WorkerReport) -> None:
-        assert report.labelled is not None
+        """Each frame's labels to its frame; the status sums up the whole run, whose frames
+        may arrive in several reports."""
         labels = self._target_labels()
-        try:
-            first, written = write_label_image(labels, report.labelled, overwrite=self.overwrite_check.isChecked(),
-                                               frame=report.labelled_frame)
-        except ValueError as error:
-            show_error(f"napari-iis: {error}")
-            return
-        done, requested = report.labelled_count
-        ids = f"labels {first}–{first + written - 1}" if written > 1 else f"label {first}" if written else "nothing"
-        text = f"{written} object{'s' * (written != 1)} from '{report.labelled_source}' written to '{labels.name}' ({ids})"
-        if done < requested:
-            text += f"; cancelled after {done} of {requested} objects, those are kept"
-        self.status.setText(text)
+        for run in report.labelled:
+            if not run.request.continues_run:
+                self._labelling_run = LabellingSummary(run.request.source)
+            try:
+                first, written = write_label_image(labels, run.labels, overwrite=self.overwrite_check.isChecked(),
+                                                   frame=run.request.frame)
+            except ValueError as error:
+                show_error(f"napari-iis: {error}")
+                return
+            self._labelling_run.add(range(first, first + written), run.segmented, len(run.request.objects),
+                                    run.request.frame)
+        self.status.setText(self._labelling_run.describe(labels.name))
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
         self._close_loading()
         self.worker.close()
         super().closeEvent(event)
+
+
+@dataclass
+class LabellingSummary:
+    """What a *Label each* run wrote so far, over the frames of a series."""
+
+    source: str
+    ids: list[int] = field(default_factory=list)
+    segmented: int = 0
+    requested: int = 0
+    frames: set[tuple[int, ...]] = field(default_factory=set)
+
+    def add(self, ids: range, segmented: int, requested: int, frame: tuple[int, ...]) -> None:
+        self.ids += ids
+        self.segmented += segmented
+        self.requested += requested
+        self.frames.add(frame)
+
+    def describe(self, layer_name: str) -> str:
+        ids = self.ids
+        named = f"labels {ids[0]}–{ids[-1]}" if len(ids) > 1 else f"label {ids[0]}" if ids else "nothing"
+        text = f"{len(ids)} object{'s' * (len(ids) != 1)} from '{self.source}' written to '{layer_name}' ({named})"
+        if len(self.frames) > 1:
+            text += f" on {len(self.frames)} frames"
+        if self.segmented < self.requested:
+            text += f"; cancelled after {self.segmented} of {self.requested} objects, those are kept"
+        return text
 
 
 def _extent_text(mask: SparseMask | None, grid: ImageGrid | None) -> str:

@@ -312,6 +312,16 @@ def _on_grid_frame(layer: Points | Shapes, image: Image, grid: ImageGrid, point:
     return frame_at(image, grid, layer.data_to_world(point)) == grid.frame
 
 
+def frames_with_prompts(layer: Points | Shapes, image: Image, grid: ImageGrid) -> list[tuple[int, ...]]:
+    """The frames of a series that ``layer``'s points (or shapes, by their first vertex)
+    are on, in order; empty where the image is no series or the layer has no frame axes
+    (its prompts are then on every frame)."""
+    if grid.frames is None or layer.ndim <= grid.ndim:
+        return []
+    firsts = [np.asarray(v)[0] for v in layer.data] if isinstance(layer, Shapes) else list(np.asarray(layer.data))
+    return sorted({frame_at(image, grid, layer.data_to_world(point)) for point in firsts})
+
+
 def layer_to_objects(layer: Points | Shapes, image: Image, grid: ImageGrid) -> dict[int, list[Prompt]]:
     """The prompts of any Points or Shapes layer on ``image``'s grid, ids 1, 2, … in the
     order the objects first appear. Points: one object per point, or grouped by an

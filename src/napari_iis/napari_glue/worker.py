@@ -39,6 +39,20 @@ class ObjectsToLabel:
     objects: dict[int, list[Prompt]]
     source: str  # what the prompts came from, for the report
     frame: tuple[int, ...] = ()  # of a series, where the labels go
+    # a series' frames are labelled one request each: the later ones continue the first's
+    # run (one cancel stops them all; progress counts the whole run)
+    continues_run: bool = False
+    done_before: int = 0  # objects of the run's earlier requests
+    run_total: int | None = None  # objects of the whole run (default: this request's)
+
+
+@dataclass(frozen=True)
+class LabelledObjects:
+    """What a ``label_objects`` request wrote: a label image, ids as requested."""
+
+    labels: np.ndarray
+    segmented: int  # of the request's objects (fewer where it was cancelled)
+    request: ObjectsToLabel
 
 
 @dataclass(frozen=True)
@@ -58,10 +72,7 @@ class WorkerReport:
     errors: list[str] = field(default_factory=list)
     session_ready: bool = False
     propagation_ends: tuple[PropagationEnd, ...] = ()  # of a propagation in this batch
-    labelled: np.ndarray | None = None  # a label image from ``label_objects``, ids as requested
-    labelled_count: tuple[int, int] = (0, 0)  # objects segmented, objects requested
-    labelled_source: str = ""
-    labelled_frame: tuple[int, ...] = ()
+    labelled: list[LabelledObjects] = field(default_factory=list)  # of the ``label_objects`` in this batch
 
 
 SessionFactory = Callable[[], InteractiveSession]
@@ -192,8 +203,10 @@ class SessionWorker(QObject):
     def _label_objects(self, report: WorkerReport, request: ObjectsToLabel) -> None:
         session = self._session
         assert session is not None
-        self._cancel.clear()
+        if not request.continues_run:
+            self._cancel.clear()
         total = len(request.objects)
+        run_total = request.run_total or total
         done = 0
 
         def watched(items):
@@ -201,7 +214,7 @@ class SessionWorker(QObject):
             for item in items:
                 if self._cancel.is_set():
                     return  # what is segmented so far is kept
-                self.progressed.emit(done, total)
+                self.progressed.emit(request.done_before + done, run_total)
                 yield item
                 done += 1
 
@@ -211,9 +224,9 @@ class SessionWorker(QObject):
         labels = self._guarded(report, lambda: segment_objects(session, request.objects, propagate=session.slice_mode,
                                                                progress=watched, on_error=failed))
         if labels is not None:
-            report.labelled, report.labelled_count, report.labelled_source = labels, (done, total), request.source
-            report.labelled_frame = request.frame
-        self.progressed.emit(total, total)
+            report.labelled.append(LabelledObjects(labels, done, request))
+        if request.done_before + total >= run_total:
+            self.progressed.emit(run_total, run_total)
 
     @staticmethod
     def _guarded(report: WorkerReport, action: Callable[[], Any]) -> Any:
