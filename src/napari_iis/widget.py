@@ -42,15 +42,14 @@ from .napari_glue.layers import (
     frame_at,
     frame_labels,
     frame_text,
-    frames_with_prompts,
     image_grid,
     looks_medical,
-    layer_to_objects,
     make_preview_layer,
     make_prompt_layer,
     make_shapes_layer,
     make_target_labels,
     next_free_label,
+    objects_by_frame,
     show_clicks,
     show_mask,
     show_shapes,
@@ -490,11 +489,9 @@ class SegmentationWidget(QWidget):
             show_warning("napari-iis: add a Points layer with a point on each object (e.g. from a spot detector), "
                          "or a Shapes layer with a box around each")
             return
-        image, grid = self.image_layer, self.grid
-        frames = frames_with_prompts(layer, image, grid) or [frame_at(image, grid, self.viewer.dims.point)]
+        image = self.image_layer
         try:
-            per_frame = {frame: layer_to_objects(layer, image, grid.at_frame(frame) if grid.frames else grid)
-                         for frame in frames}
+            per_frame = objects_by_frame(layer, image, self.grid, frame_at(image, self.grid, self.viewer.dims.point))
         except ValueError as error:
             show_error(f"napari-iis: {error}")
             return

@@ -304,50 +304,38 @@ def _on_image_grid(layer: Points | Shapes, image: Image, grid: ImageGrid, points
     return [np.asarray(image.world_to_data(layer.data_to_world(p)))[-grid.ndim:] for p in np.asarray(points)]
 
 
-def _on_grid_frame(layer: Points | Shapes, image: Image, grid: ImageGrid, point: np.ndarray) -> bool:
-    """Whether a point of ``layer`` is on the frame of a series that ``grid`` segments (a
-    layer without the frame axes is on every frame)."""
-    if grid.frames is None or layer.ndim <= grid.ndim:
-        return True
-    return frame_at(image, grid, layer.data_to_world(point)) == grid.frame
-
-
-def frames_with_prompts(layer: Points | Shapes, image: Image, grid: ImageGrid) -> list[tuple[int, ...]]:
-    """The frames of a series that ``layer``'s points (or shapes, by their first vertex)
-    are on, in order; empty where the image is no series or the layer has no frame axes
-    (its prompts are then on every frame)."""
-    if grid.frames is None or layer.ndim <= grid.ndim:
-        return []
-    firsts = [np.asarray(v)[0] for v in layer.data] if isinstance(layer, Shapes) else list(np.asarray(layer.data))
-    return sorted({frame_at(image, grid, layer.data_to_world(point)) for point in firsts})
-
-
-def layer_to_objects(layer: Points | Shapes, image: Image, grid: ImageGrid) -> dict[int, list[Prompt]]:
-    """The prompts of any Points or Shapes layer on ``image``'s grid, ids 1, 2, … in the
-    order the objects first appear. Points: one object per point, or grouped by an
-    ``object`` (or ``label``) feature, signed by a ``positive`` feature. Shapes: one object
-    per rectangle (a box), polygon (a lasso) or path (a scribble)."""
+def objects_by_frame(layer: Points | Shapes, image: Image, grid: ImageGrid,
+                     shown: tuple[int, ...]) -> dict[tuple[int, ...], dict[int, list[Prompt]]]:
+    """The prompts of any Points or Shapes layer on ``image``'s grid, per frame of a series
+    in frame order (a layer without the frame axes, and any image that is no series: all
+    on the frame ``shown``), ids 1, 2, … per frame in the order the objects first appear.
+    Points: one object per point, or grouped by an ``object`` (or ``label``) feature,
+    signed by a ``positive`` feature. Shapes: one object per rectangle (a box), polygon (a
+    lasso) or path (a scribble), on the frame of its first vertex."""
     if len(layer.data) == 0:
         raise ValueError(f"'{layer.name}' is empty: put a point (or a box) on each object")
+    firsts = [np.asarray(v)[0] for v in layer.data] if isinstance(layer, Shapes) else list(np.asarray(layer.data))
+    if grid.frames is None or layer.ndim <= grid.ndim:
+        frames = [shown] * len(firsts)
+    else:
+        frames = [frame_at(image, grid, layer.data_to_world(point)) for point in firsts]
+    return {frame: _objects(layer, image, grid, np.asarray([f == frame for f in frames], dtype=bool))
+            for frame in sorted(set(frames))}
+
+
+def _objects(layer: Points | Shapes, image: Image, grid: ImageGrid, kept: np.ndarray) -> dict[int, list[Prompt]]:
+    """The objects of the ``kept`` points (or shapes) of ``layer``, ids 1, 2, …"""
     if isinstance(layer, Shapes):
-        shapes = [(kind, vertices) for kind, vertices in zip(layer.shape_type, layer.data)
-                  if _on_grid_frame(layer, image, grid, np.asarray(vertices)[0])]
-        if not shapes:
-            raise ValueError(_nothing_on_frame(layer, grid))
         prompts = [shape_to_prompt(kind, np.asarray(_on_image_grid(layer, image, grid, vertices)), True)
-                   for kind, vertices in shapes]
+                   for kind, vertices, keep in zip(layer.shape_type, layer.data, kept) if keep]
         if any(prompt is None for prompt in prompts):
             raise ValueError(f"'{layer.name}' holds shapes that are no prompt: use rectangles (boxes), polygons "
                              "(lassos) or paths (scribbles)")
         return {label_id: [prompt] for label_id, prompt in enumerate(prompts, start=1)}
-    points = np.asarray(layer.data)
-    kept = np.asarray([_on_grid_frame(layer, image, grid, point) for point in points], dtype=bool)
-    if not kept.any():
-        raise ValueError(_nothing_on_frame(layer, grid))
     features = layer.features[kept]
     positive = features["positive"].to_numpy(dtype=bool) if "positive" in features else None
     grouping = next((c for c in OBJECT_COLUMNS if c in features), None)
-    objects = clicks_by_object(_on_image_grid(layer, image, grid, points[kept]), positive,
+    objects = clicks_by_object(_on_image_grid(layer, image, grid, np.asarray(layer.data)[kept]), positive,
                                features[grouping].to_numpy() if grouping else None,
                                where=lambda i: f"point {i} of '{layer.name}'")
     return {label_id: prompts for label_id, prompts in enumerate(objects.values(), start=1)}
@@ -356,11 +344,6 @@ def layer_to_objects(layer: Points | Shapes, image: Image, grid: ImageGrid) -> d
 def frame_text(frame: tuple[int, ...]) -> str:
     """A frame's index as the status line says it ("2", or "2, 0" on two leading axes)."""
     return ", ".join(str(i) for i in frame)
-
-
-def _nothing_on_frame(layer: Points | Shapes, grid: ImageGrid) -> str:
-    return (f"no prompt of '{layer.name}' is on frame {frame_text(grid.frame)}: go to a frame that has some "
-            "and press Label each")
 
 
 def write_label_image(layer: Labels, labels: np.ndarray, overwrite: bool = False,
