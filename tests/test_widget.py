@@ -715,6 +715,45 @@ def test_a_series_of_volumes_is_segmented_frame_by_frame_into_one_labels_layer(v
     assert not np.asarray(labels.data[2]).any() and (np.asarray(labels.data[1]) == 1).any()
 
 
+def test_a_label_is_carried_to_the_next_frames_under_its_own_id(viewer_and_widget, qtbot, data_dir):
+    viewer, start = viewer_and_widget
+    series, truths = nuclei_series(data_dir, frames=3, step_px=6)
+    layer, widget = start(series)
+    widget.slices_check.setChecked(True)
+    viewer.dims.set_current_step(0, 0)
+    widget.start(layer)
+    wait_idle(qtbot, widget)
+    plane = int(np.argmax(truths[0].sum(axis=(1, 2))))
+    viewer.dims.set_current_step(1, plane)
+    qtbot.wait(50)
+    click(viewer, layer, tuple(np.argwhere(truths[0][plane]).mean(axis=0).round()))
+    wait_idle(qtbot, widget)
+    press(viewer, Qt.Key.Key_P)
+    wait_idle(qtbot, widget)
+    press(viewer, Qt.Key.Key_Return)
+    wait_idle(qtbot, widget)
+    labels = viewer.layers[LABELS_LAYER_NAME]
+    labels.data[0][np.asarray(labels.data[0]) == 1] = 0  # the user's own label 5 on frame 0
+    labels.data[0][truths[0]] = 5
+    widget.edit_spin.setValue(5)
+
+    for t in (1, 2):
+        press(viewer, Qt.Key.Key_T)
+        wait_idle(qtbot, widget)
+        assert viewer.dims.current_step[0] == t and widget.grid.frame == (t,), "the viewer follows to the next frame"
+        assert widget.preview_layer.visible and dice(truths[t], widget.preview_layer.data > 0) > 0.7
+        press(viewer, Qt.Key.Key_Return)
+        wait_idle(qtbot, widget)
+        written = np.asarray(labels.data[t])
+        assert set(np.unique(written)) == {0, 5} and dice(truths[t], written == 5) > 0.7, "the same label id"
+        assert widget.edit_spin.value() == 5
+    assert set(np.unique(np.asarray(labels.data[0]))) == {0, 5}, "the frames before are untouched"
+    status = widget.status.text()
+    press(viewer, Qt.Key.Key_T)  # frame 2 is the last: nothing to carry it to
+    qtbot.wait(50)
+    assert widget.grid.frame == (2,) and widget.status.text() == status
+
+
 def test_the_detections_of_a_series_are_labelled_on_their_own_frames(viewer_and_widget, qtbot, data_dir):
     viewer, start = viewer_and_widget
     series, truths = nuclei_series(data_dir)

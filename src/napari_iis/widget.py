@@ -58,7 +58,7 @@ from .napari_glue.layers import (
     write_object,
 )
 from .napari_glue.picking import click_world_position
-from .napari_glue.worker import ObjectsToLabel, SessionWorker, WorkerReport
+from .napari_glue.worker import ObjectsToLabel, ObjectToCarry, SessionWorker, WorkerReport
 from .qt_parts import FoldedText, VerticalScrollArea
 
 if TYPE_CHECKING:
@@ -145,6 +145,10 @@ class SegmentationWidget(QWidget):
         self.edit_spin = QSpinBox()
         self.edit_spin.setRange(1, 2**31 - 1)
         self.edit_button = QPushButton("Edit label")
+        self.carry_button = QPushButton("To next frame")
+        self.carry_button.setToolTip("on a series of volumes (T, Z, Y, X): carry this label from the frame shown "
+                                     "to the next one (T), following its motion; correct it there, Enter saves "
+                                     "it under the same label")
         self.status = QLabel("choose an image and press Start")
         self.status.setWordWrap(True)
 
@@ -188,6 +192,7 @@ class SegmentationWidget(QWidget):
         edit.addWidget(QLabel("correct label"), 0, 0)
         edit.addWidget(self.edit_spin, 0, 1)
         edit.addWidget(self.edit_button, 0, 2)
+        edit.addWidget(self.carry_button, 1, 2)
         layout.addLayout(edit)
         layout.addWidget(self.propagate_button)
         layout.addWidget(self.repropagate_check)
@@ -210,6 +215,7 @@ class SegmentationWidget(QWidget):
         self.negative_check.toggled.connect(self._set_negative_mode)
         self.each_check.toggled.connect(self._on_each_toggled)
         self.edit_button.clicked.connect(lambda: self.edit_label())
+        self.carry_button.clicked.connect(lambda: self.carry_to_next_frame())
         self.propagate_button.clicked.connect(self.propagate)
         self.label_points_button.clicked.connect(lambda: self.label_points())
         self.cancel_button.clicked.connect(self.worker.cancel_propagation)
@@ -304,7 +310,7 @@ class SegmentationWidget(QWidget):
             "C": self.click_mode, "B": lambda: self.shape_mode("add_rectangle"),
             "S": lambda: self.shape_mode("add_path"),
             "L": lambda: self.shape_mode("add_polygon_lasso"),
-            "P": self.propagate,
+            "P": self.propagate, "T": lambda: self.carry_to_next_frame(),
         }
         bind_keys(self.prompt_layer, keys)
         bind_keys(self.shapes_layer, {k: v for k, v in keys.items() if k != "Escape"})
@@ -477,6 +483,55 @@ class SegmentationWidget(QWidget):
         self.click_mode()
         self.status.setText(f"correcting label {label_id}: click to refine, Enter to save")
 
+    def carry_to_next_frame(self, label_id: int | None = None) -> None:
+        """Carry a label of a series' frame shown to the next frame (along the last frame
+        axis): it becomes the object in progress there, to correct; Enter writes it under
+        the same label id, so an object keeps its label through time."""
+        labels = self._layer(self.labels_combo.currentText(), Labels)
+        label_id = int(label_id or self.edit_spin.value())
+        if self.grid is None or self.image_layer is None:
+            show_warning("napari-iis: press Start on the image first")
+            return
+        if self.grid.frames is None:
+            show_warning("napari-iis: carrying a label to the next frame works on a series of volumes (T, Z, Y, X); "
+                         "on a 2D time lapse (T, Y, X) segment the object on one frame and propagate it (P)")
+            return
+        if labels is None:
+            show_warning("napari-iis: choose the labels layer that holds the object to carry")
+            return
+        if not self._follow_frame(frame_at(self.image_layer, self.grid, self.viewer.dims.point)):
+            return
+        frame = self.grid.frame
+        following = frame[:-1] + (frame[-1] + 1,)
+        if following[-1] >= self.grid.frames.shape[-1]:
+            show_warning(f"napari-iis: frame {frame_text(frame)} is the series' last")
+            return
+        try:
+            prior = frame_labels(labels, frame, self.grid.shape) == label_id
+        except ValueError as error:
+            show_error(f"napari-iis: {error}")
+            return
+        if not prior.any():
+            show_warning(f"napari-iis: label {label_id} is not in '{labels.name}' on frame {frame_text(frame)}")
+            return
+        data = self.image_layer.data[0] if self.image_layer.multiscale else self.image_layer.data
+        self.start(self.image_layer, following)
+        self._show_frame(following)
+        self.editing_label = label_id
+        self.progress_bar.setValue(0)
+        self.progress_bar.setVisible(True)
+        self.cancel_button.setVisible(True)
+        self.status.setText(f"carrying label {label_id} to frame {frame_text(following)}…")
+        self.worker.submit("carry", ObjectToCarry(prior, data[frame]))
+
+    def _show_frame(self, frame: tuple[int, ...]) -> None:
+        """Move the viewer's sliders to ``frame`` of the image's leading axes."""
+        assert self.image_layer is not None and self.grid is not None and self.grid.frames is not None
+        offset = self.viewer.dims.ndim - self.image_layer.ndim
+        frames = self.grid.frames
+        for axis, index in enumerate(frame):
+            self.viewer.dims.set_point(offset + axis, frames.translate[axis] + index * frames.scale[axis])
+
     def label_points(self, layer: Points | Shapes | None = None) -> None:
         """Segment an object at each point of a Points layer, or each box, lasso or scribble
         of a Shapes layer (default: the chosen one), in the background with a progress bar;
@@ -598,6 +653,8 @@ class SegmentationWidget(QWidget):
             for end in report.propagation_ends:
                 text += f"; not carried to slice {end.plane}: {end.reason}"
             self.status.setText(text)
+        elif self.status.text().endswith("…"):  # what was under way failed: say why there too
+            self.status.setText(report.errors[-1])
 
     def _target_labels(self) -> Labels:
         chosen = self._layer(self.labels_combo.currentText(), Labels)
@@ -624,6 +681,7 @@ class SegmentationWidget(QWidget):
         except ValueError as error:
             show_error(f"napari-iis: {error}")
             return
+        self.edit_spin.setValue(label_id)  # the label to correct, or to carry to the next frame, is the last one
         size = self.grid.physical_size(written) if self.grid is not None else None
         self.status.setText(f"committed label {label_id} ({written} {'voxels' if mask.ndim == 3 else 'pixels'}"
                             f"{f', {size}' if size else ''}) to '{labels.name}'")

@@ -13,6 +13,7 @@ from .metrics import iou
 from .prompts import Click, Prompt
 
 if TYPE_CHECKING:
+    from .image import ImageSource
     from .session import InteractiveSession
 
 
@@ -43,7 +44,11 @@ class PropagationSettings:
 
 
 def _plane_intensity(session: InteractiveSession, plane: int, region: tuple[slice, ...]) -> np.ndarray:
-    return session.image.read((slice(plane, plane + 1), *region))[:, 0].mean(axis=0)
+    return _image_plane(session.image, plane, region)
+
+
+def _image_plane(image: ImageSource, plane: int, region: tuple[slice, ...]) -> np.ndarray:
+    return image.read((slice(plane, plane + 1), *region))[:, 0].mean(axis=0)
 
 
 def _bounding_region(mask: np.ndarray, margin: int) -> tuple[slice, ...]:
@@ -54,8 +59,13 @@ def _bounding_region(mask: np.ndarray, margin: int) -> tuple[slice, ...]:
 
 def contrast(session: InteractiveSession, plane: int, mask: np.ndarray, ring_width: int) -> float:
     """Mean intensity inside ``mask`` minus in a ring around it, on slice ``plane``."""
+    return image_contrast(session.image, plane, mask, ring_width)
+
+
+def image_contrast(image: ImageSource, plane: int, mask: np.ndarray, ring_width: int) -> float:
+    """``contrast`` in a volume without a session (a series' other frame)."""
     region = _bounding_region(mask, ring_width + 1)
-    intensity = _plane_intensity(session, plane, region)
+    intensity = _image_plane(image, plane, region)
     inside = mask[region]
     ring = ndimage.binary_dilation(inside, iterations=ring_width) & ~inside
     if not ring.any():

@@ -30,6 +30,7 @@ SHORTCUTS = (
     Shortcut("S", "scribble tool: paint a stroke over the object (or the background, with N)"),
     Shortcut("L", "lasso tool: draw an outline around the object (around what is not, with N)"),
     Shortcut("P", "propagate the object through the slices of a volume (again after correcting slices: those are kept)"),
+    Shortcut("T", "series of volumes: carry the label chosen under 'correct label' to the next frame"),
     Shortcut("Enter", "commit the object to the labels layer"),
     Shortcut("Escape", "discard the current object"),
     Shortcut("Control-Z", "undo the last prompt"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -22,9 +22,10 @@ from ..core.mask import SparseMask
 from ..core.prompts import Prompt
 from ..core.propagation import PropagationEnd
 from ..core.session import InteractiveSession
+from ..core.tracking import carry_object
 
 OperationKind = Literal["open", "prompt", "undo", "redo", "reset", "commit", "initial_mask", "propagate",
-                        "label_objects"]
+                        "label_objects", "carry"]
 
 
 class PropagationCancelled(Exception):
@@ -44,6 +45,15 @@ class ObjectsToLabel:
     continues_run: bool = False
     done_before: int = 0  # objects of the run's earlier requests
     run_total: int | None = None  # objects of the whole run (default: this request's)
+
+
+@dataclass(frozen=True)
+class ObjectToCarry:
+    """The payload of a ``carry`` operation: an object's mask on the frame before the
+    session's, and that frame's volume (to follow the object's motion)."""
+
+    prior: np.ndarray
+    before: Any
 
 
 @dataclass(frozen=True)
@@ -171,7 +181,12 @@ class SessionWorker(QObject):
             elif operation.kind == "initial_mask":
                 self._guarded(report, lambda: self._session.set_initial_mask(operation.payload))
             elif operation.kind == "propagate":
-                self._propagate(report, operation.payload)
+                self._propagate(report, lambda session, watched: session.propagate(anchors=operation.payload,
+                                                                                   progress=watched))
+            elif operation.kind == "carry":
+                request: ObjectToCarry = operation.payload
+                self._propagate(report, lambda session, watched: carry_object(session, request.prior, request.before,
+                                                                              progress=watched))
             elif operation.kind == "label_objects":
                 self._label_objects(report, operation.payload)
         flush_prompts()
@@ -180,7 +195,9 @@ class SessionWorker(QObject):
             report.prompts = self._session.prompts
         return report
 
-    def _propagate(self, report: WorkerReport, anchors: dict[int, np.ndarray] | None) -> None:
+    def _propagate(self, report: WorkerReport,
+                   run: Callable[[InteractiveSession, Callable[[Iterator[Any]], Iterator[Any]]], Any]) -> None:
+        """A propagation (or a carry to a new frame) with progress, which Cancel stops."""
         session = self._session
         assert session is not None
         self._cancel.clear()
@@ -194,7 +211,7 @@ class SessionWorker(QObject):
                 yield step
 
         try:
-            if self._guarded(report, lambda: session.propagate(anchors=anchors, progress=watched)) is not None:
+            if self._guarded(report, lambda: run(session, watched)) is not None:
                 report.propagation_ends = session.propagation_ends
         except PropagationCancelled:
             report.errors.append("propagation cancelled: the object is as it was")
