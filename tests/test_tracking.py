@@ -7,7 +7,7 @@ from scipy import ndimage
 from conftest import nuclei_series
 from napari_iis import InteractiveSession
 from napari_iis.core.metrics import dice
-from napari_iis.core.tracking import ObjectLost, carry_object, object_motion
+from napari_iis.core.tracking import DEPTH_END, ObjectLost, carry_object, object_motion
 from napari_iis.core.image import ImageSource
 from napari_iis.engines import create_engine
 
@@ -30,6 +30,8 @@ def test_an_object_is_carried_through_the_frames_of_a_series_following_its_motio
         spanned = np.flatnonzero(prior.any(axis=(1, 2)))
         assert not carried[: spanned[0] - 1].any() and not carried[spanned[-1] + 2:].any(), \
             "at most one slice beyond the object's depth on the frame before"
+        assert all(end.reason == DEPTH_END for end in session.propagation_ends
+                   if end.plane in (spanned[0] - 2, spanned[-1] + 2))
         prior = carried
     where_it_was = carry_object(frame_session(series[1]), truths[0])
     assert dice(truths[1], where_it_was) < 0.5, "without the frame before, the motion is not followed"

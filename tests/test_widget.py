@@ -742,6 +742,7 @@ def test_a_label_is_carried_to_the_next_frames_under_its_own_id(viewer_and_widge
         wait_idle(qtbot, widget)
         assert viewer.dims.current_step[0] == t and widget.grid.frame == (t,), "the viewer follows to the next frame"
         assert widget.preview_layer.visible and dice(truths[t], widget.preview_layer.data > 0) > 0.7
+        assert widget.status.text().startswith(f"label 5 carried from frame {t - 1}: current object: ")
         press(viewer, Qt.Key.Key_Return)
         wait_idle(qtbot, widget)
         written = np.asarray(labels.data[t])

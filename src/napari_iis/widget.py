@@ -82,6 +82,7 @@ class SegmentationWidget(QWidget):
         self.preview_layer: Labels | None = None
         self._showing_shapes = False
         self.editing_label: int | None = None
+        self._carry: CarryUnderWay | None = None
         self._shown_mask: SparseMask | None = None
         self._loading: progress | None = None
         self.negative_mode = False
@@ -522,7 +523,8 @@ class SegmentationWidget(QWidget):
         self.progress_bar.setVisible(True)
         self.cancel_button.setVisible(True)
         self.status.setText(f"carrying label {label_id} to frame {frame_text(following)}…")
-        self.worker.submit("carry", ObjectToCarry(prior, data[frame]))
+        generation = self.worker.submit("carry", ObjectToCarry(prior, data[frame]))
+        self._carry = CarryUnderWay(generation, label_id, frame)
 
     def _show_frame(self, frame: tuple[int, ...]) -> None:
         """Move the viewer's sliders to ``frame`` of the image's leading axes."""
@@ -641,7 +643,10 @@ class SegmentationWidget(QWidget):
                 show_shapes(self.shapes_layer, report.prompts)
             finally:
                 self._showing_shapes = False
-        if report.session_ready:
+        carried = self._carry if self._carry is not None and report.generation >= self._carry.generation else None
+        if carried is not None:
+            self._carry = None
+        if report.session_ready and carried is None:
             on_frame = f" on frame {frame_text(self.grid.frame)}" if self.grid is not None and self.grid.frame else ""
             self.status.setText(f"ready{on_frame}: click on an object (Control-click where the mask is wrong)")
         elif not report.errors:
@@ -652,6 +657,8 @@ class SegmentationWidget(QWidget):
                 text += f"; slices {', '.join(map(str, planes))} stay as corrected when you propagate"
             for end in report.propagation_ends:
                 text += f"; not carried to slice {end.plane}: {end.reason}"
+            if carried is not None:
+                text = f"label {carried.label} carried from frame {frame_text(carried.frame)}: {text}; Enter saves it"
             self.status.setText(text)
         elif self.status.text().endswith("…"):  # what was under way failed: say why there too
             self.status.setText(report.errors[-1])
@@ -707,6 +714,15 @@ class SegmentationWidget(QWidget):
         self._close_loading()
         self.worker.close()
         super().closeEvent(event)
+
+
+@dataclass(frozen=True)
+class CarryUnderWay:
+    """A label being carried to the next frame: the worker's generation that does it."""
+
+    generation: int
+    label: int
+    frame: tuple[int, ...]  # carried from
 
 
 @dataclass

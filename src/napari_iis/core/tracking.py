@@ -23,7 +23,7 @@ from skimage.registration import phase_cross_correlation
 
 from .image import ImageSource
 from .metrics import iou
-from .propagation import PropagationSettings, PropagationStep, image_contrast
+from .propagation import PropagationEnd, PropagationSettings, PropagationStep, image_contrast
 
 if TYPE_CHECKING:
     from .session import InteractiveSession
@@ -34,6 +34,7 @@ EXTRA_SLICES = 1
 # this many voxels: on the synthetic nuclei (9-13 px wide) moved 8 px, 42 of 51 shifts
 # came out right with the object's size alone, 51 with 16 (docs/experiments.md)
 MOTION_MARGIN = 16
+DEPTH_END = f"{EXTRA_SLICES} slice past the object's depth on the frame before"
 
 
 class ObjectLost(ValueError):
@@ -115,7 +116,10 @@ def carry_object(
     ends = {z: np.zeros(session.shape[1:], bool) for z in beyond if 0 <= z < session.shape[0]}
     session.set_initial_mask(seeded)
     try:
-        return session.propagate(plane=plane, anchors=ends, settings=settings, progress=progress)
+        mask = session.propagate(plane=plane, anchors=ends, settings=settings, progress=progress)
     except BaseException:  # a cancelled or failed carry leaves the new frame as it was: empty
         session.reset()
         raise
+    session.propagation_ends = tuple(PropagationEnd(end.plane, DEPTH_END) if end.plane in ends else end
+                                     for end in session.propagation_ends)
+    return mask
