@@ -6,9 +6,9 @@ from scipy import ndimage
 
 from conftest import nuclei_series
 from napari_iis import InteractiveSession
+from napari_iis.core.image import ImageSource
 from napari_iis.core.metrics import dice
 from napari_iis.core.tracking import DEPTH_END, ObjectLost, carry_object, object_motion
-from napari_iis.core.image import ImageSource
 from napari_iis.engines import create_engine
 
 

@@ -5,10 +5,11 @@ given, the prior first follows the object's motion: the shift that best register
 two frames near it (phase correlation of a box around it, ``MOTION_MARGIN`` voxels or
 more wider on every side). On the slice where the moved prior is largest, the
 propagation engine segments the new frame from that slice's mask (a propagation step
-taken along time instead of z); propagation then carries it through the new frame's volume, at most ``EXTRA_SLICES`` beyond the slices
-the object spanned before (an object changes its depth slowly from frame to frame, while
-propagation alone runs onto the object stacked on it). The result is the session's
-current object, which the user corrects as any propagated object.
+taken along time instead of z); propagation then carries it through the new frame's
+volume, at most ``EXTRA_SLICES`` beyond the slices the object spanned before (an object
+changes its depth slowly from frame to frame, while propagation alone runs onto the
+object stacked on it). The result is the session's current object, which the user
+corrects as any propagated object.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
 from scipy import ndimage
 from skimage.registration import phase_cross_correlation
 
