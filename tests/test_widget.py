@@ -93,6 +93,7 @@ def test_clicks_commit_undo_and_escape_on_the_canvas(viewer_and_widget, qtbot):
     order = ids[np.argsort(areas)[::-1]]
     first, second = labels == order[0], labels == order[1]
     layer, widget = start(image, scale=(0.5, 0.5))
+    assert not widget.carry_button.isVisible(), "no next frame to carry to on one image"
 
     click(viewer, layer, np.argwhere(first).mean(axis=0))
     wait_idle(qtbot, widget)
@@ -723,6 +724,7 @@ def test_a_label_is_carried_to_the_next_frames_under_its_own_id(viewer_and_widge
     viewer.dims.set_current_step(0, 0)
     widget.start(layer)
     wait_idle(qtbot, widget)
+    assert widget.carry_button.isVisible(), "To next frame shows for a series only"
     plane = int(np.argmax(truths[0].sum(axis=(1, 2))))
     viewer.dims.set_current_step(1, plane)
     qtbot.wait(50)

@@ -150,6 +150,7 @@ class SegmentationWidget(QWidget):
         self.carry_button.setToolTip("on a series of volumes (T, Z, Y, X): carry this label from the frame shown "
                                      "to the next one (T), following its motion; correct it there, Enter saves "
                                      "it under the same label")
+        self.carry_button.setVisible(False)  # shown for a series of volumes
         self.status = QLabel("choose an image and press Start")
         self.status.setWordWrap(True)
 
@@ -297,6 +298,7 @@ class SegmentationWidget(QWidget):
             data = data[grid.frame]
         self._remove_own_layers()
         self.image_layer, self.grid = image_layer, grid
+        self.carry_button.setVisible(grid.frames is not None)
         self.image_combo.setCurrentText(image_layer.name)
         self.preview_layer = self.viewer.add_layer(make_preview_layer(grid))
         self._shown_mask = None
