@@ -42,6 +42,7 @@ from .napari_glue.layers import (
     frame_at,
     frame_labels,
     frame_text,
+    full_resolution,
     image_grid,
     looks_medical,
     make_preview_layer,
@@ -280,7 +281,7 @@ class SegmentationWidget(QWidget):
         if image_layer is None:
             show_warning("napari-iis: add an image layer first")
             return
-        data = image_layer.data[0] if image_layer.multiscale else image_layer.data
+        data = full_resolution(image_layer)
         try:
             grid = image_grid(image_layer, channels_first=self.channels_check.isChecked())
         except ValueError as error:
@@ -460,26 +461,34 @@ class SegmentationWidget(QWidget):
         if on and self._shown_mask is not None and self._shown_mask.area:
             self.commit()
 
-    def edit_label(self, label_id: int | None = None) -> None:
-        """Refine an existing object of the target labels layer: its mask seeds the session."""
+    def _label_on_frame_shown(self, label_id: int, purpose: str) -> np.ndarray | None:
+        """The mask of ``label_id`` of the target labels layer on the frame shown (the
+        session moved there), or None, said why, where there is none to ``purpose``."""
         labels = self._layer(self.labels_combo.currentText(), Labels)
-        label_id = int(label_id or self.edit_spin.value())
         if labels is None:
-            show_warning("napari-iis: choose the labels layer that holds the object to correct")
-            return
+            show_warning(f"napari-iis: choose the labels layer that holds the object to {purpose}")
+            return None
         if self.grid is None or self.image_layer is None:
             show_warning("napari-iis: press Start on the image first")
-            return
+            return None
         if not self._follow_frame(frame_at(self.image_layer, self.grid, self.viewer.dims.point)):
-            return
+            return None
         try:
             mask = frame_labels(labels, self.grid.frame, self.grid.shape) == label_id
         except ValueError as error:
             show_error(f"napari-iis: {error}")
-            return
+            return None
         if not mask.any():
             on_frame = f" on frame {frame_text(self.grid.frame)}" if self.grid.frame else ""
             show_warning(f"napari-iis: label {label_id} is not in '{labels.name}'{on_frame}")
+            return None
+        return mask
+
+    def edit_label(self, label_id: int | None = None) -> None:
+        """Refine an existing object of the target labels layer: its mask seeds the session."""
+        label_id = int(label_id or self.edit_spin.value())
+        mask = self._label_on_frame_shown(label_id, "correct")
+        if mask is None:
             return
         self.editing_label = label_id
         self.worker.submit("initial_mask", mask)
@@ -490,42 +499,26 @@ class SegmentationWidget(QWidget):
         """Carry a label of a series' frame shown to the next frame (along the last frame
         axis): it becomes the object in progress there, to correct; Enter writes it under
         the same label id, so an object keeps its label through time."""
-        labels = self._layer(self.labels_combo.currentText(), Labels)
         label_id = int(label_id or self.edit_spin.value())
-        if self.grid is None or self.image_layer is None:
-            show_warning("napari-iis: press Start on the image first")
-            return
-        if self.grid.frames is None:
+        if self.grid is not None and self.grid.frames is None:
             show_warning("napari-iis: carrying a label to the next frame works on a series of volumes (T, Z, Y, X); "
                          "on a 2D time lapse (T, Y, X) segment the object on one frame and propagate it (P)")
             return
-        if labels is None:
-            show_warning("napari-iis: choose the labels layer that holds the object to carry")
+        prior = self._label_on_frame_shown(label_id, "carry")
+        if prior is None:
             return
-        if not self._follow_frame(frame_at(self.image_layer, self.grid, self.viewer.dims.point)):
-            return
+        assert self.image_layer is not None and self.grid is not None and self.grid.frames is not None
         frame = self.grid.frame
         following = frame[:-1] + (frame[-1] + 1,)
         if following[-1] >= self.grid.frames.shape[-1]:
             show_warning(f"napari-iis: frame {frame_text(frame)} is the series' last")
             return
-        try:
-            prior = frame_labels(labels, frame, self.grid.shape) == label_id
-        except ValueError as error:
-            show_error(f"napari-iis: {error}")
-            return
-        if not prior.any():
-            show_warning(f"napari-iis: label {label_id} is not in '{labels.name}' on frame {frame_text(frame)}")
-            return
-        data = self.image_layer.data[0] if self.image_layer.multiscale else self.image_layer.data
         self.start(self.image_layer, following)
         self._show_frame(following)
         self.editing_label = label_id
-        self.progress_bar.setValue(0)
-        self.progress_bar.setVisible(True)
-        self.cancel_button.setVisible(True)
+        self._show_progress()
         self.status.setText(f"carrying label {label_id} to frame {frame_text(following)}…")
-        generation = self.worker.submit("carry", ObjectToCarry(prior, data[frame]))
+        generation = self.worker.submit("carry", ObjectToCarry(prior, full_resolution(self.image_layer)[frame]))
         self._carry = CarryUnderWay(generation, label_id, frame)
 
     def _show_frame(self, frame: tuple[int, ...]) -> None:
@@ -556,9 +549,7 @@ class SegmentationWidget(QWidget):
             return
         if self._shown_mask is not None and self._shown_mask.area and self.editing_label is None:
             self.commit()  # the object in progress is kept, not replaced
-        self.progress_bar.setValue(0)
-        self.progress_bar.setVisible(True)
-        self.cancel_button.setVisible(True)
+        self._show_progress()
         run_total, done_before = sum(len(objects) for objects in per_frame.values()), 0
         for frame, objects in per_frame.items():  # a series: each frame with prompts, in order
             if frame != self.grid.frame:
@@ -575,11 +566,15 @@ class SegmentationWidget(QWidget):
         if self.grid is None or self.grid.ndim != 3:
             show_warning("napari-iis: propagation works on 3D images")
             return
+        self._show_progress()
+        self.status.setText("propagating…")
+        self.worker.submit("propagate", None)
+
+    def _show_progress(self) -> None:
+        """The progress bar and Cancel, for a run in the background (hidden when it is done)."""
         self.progress_bar.setValue(0)
         self.progress_bar.setVisible(True)
         self.cancel_button.setVisible(True)
-        self.status.setText("propagating…")
-        self.worker.submit("propagate", None)
 
     def _on_progress(self, done: int, total: int) -> None:
         self.progress_bar.setMaximum(total)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from napari.layers import Image, Labels, Points, Shapes
@@ -89,9 +90,14 @@ class ImageGrid:
         return physical_size(count, self.scale, self.units[0]) if len(set(self.units)) == 1 else None
 
 
+def full_resolution(image: Image) -> Any:
+    """An image layer's data at full resolution (the first level of a multiscale one)."""
+    return image.data[0] if image.multiscale else image.data
+
+
 def image_grid(image: Image, channels_first: bool = False) -> ImageGrid:
     """``channels_first``: the layer's first axis holds channels, e.g. (C, Y, X) or (C, Z, Y, X)."""
-    data = image.data[0] if image.multiscale else image.data
+    data = full_resolution(image)
     units = tuple(str(u) for u in image.units)
     if image.rgb:
         return ImageGrid(tuple(data.shape[:-1]), tuple(image.scale), tuple(image.translate), -1, units)

@@ -9,6 +9,7 @@ import numpy as np
 from napari.layers import Image
 
 from ..core.ray import depth_along_ray, plane_crossing, ray_samples
+from .layers import full_resolution
 
 # an oblique ray's bounding box is read whole up to this many elements, else voxel by voxel
 _BOX_READ_LIMIT = 8_000_000
@@ -52,7 +53,7 @@ def _shown_voxel(
     image: Image, point: np.ndarray, dims: list[int], start: np.ndarray, end: np.ndarray
 ) -> np.ndarray | None:
     samples = ray_samples(start, end)
-    data = image.data[0] if image.multiscale else image.data
+    data = full_resolution(image)
     values = _values_at(data, point, dims, samples)
     if image.rgb:
         values = values.mean(axis=-1)
